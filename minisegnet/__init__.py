@@ -1,0 +1,11 @@
+"""minisegnet: semantic segmentation built from scratch, forward and backward, NumPy or CuPy.
+
+``from minisegnet import functional as F`` gives the stateless ops; ``minisegnet.backend``
+the array-module dispatch; ``minisegnet.gradcheck`` the finite-difference helpers.
+"""
+
+from . import backend, functional
+
+__version__ = "0.1.0"
+
+__all__ = ["backend", "functional", "__version__"]

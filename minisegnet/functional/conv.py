@@ -1,0 +1,213 @@
+"""2-D convolution and transposed convolution, each the other's dual.
+
+Forward of one is backward of the other: a convolution is ``y = C x`` for the sparse
+matrix ``C`` of ``conv2d_matrix``; its input gradient is ``Cᵀ dy``, which *is* a transposed
+convolution, and the transposed convolution's input gradient ``C dy`` *is* a convolution.
+Both are computed with im2col (or col2im) and one GEMM per call, in the GEMM layout
+``(channels, N·H·W)`` of ``im2col.unfold_gemm``.
+
+Gradients are returned as fresh arrays (they never accumulate into anything); ``nn`` layers
+add them to their parameters' ``.grad``.
+
+Lessons: ``lessons/03-conv-as-matrix.md``, ``lessons/04-transposed-conv.md``,
+``lessons/06-dilated-conv.md``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .._checks import check_array, check_same_kind, check_shape, pair
+from ..backend import get_array_module
+from .conv_matrix import _geometry, _positive_output, fold_gemm, unfold_gemm
+from .shapes import conv_transpose_output_size
+
+__all__ = [
+    "conv2d_forward",
+    "conv2d_backward",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
+]
+
+
+class _ConvCache(NamedTuple):
+    """What a backward needs; opaque to users."""
+
+    kind: str            # "conv2d" or "conv_transpose2d": which backward may read it
+    x_gemm: object       # conv2d: im2col columns (K, N·L); transposed: x as (C_in, N·H·W)
+    w: object
+    has_bias: bool
+    x_shape: tuple
+    y_shape: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+
+
+# ---------------------------------------------------------------- GEMM-layout helpers
+
+
+def _to_gemm(a):
+    """(N, C, H, W) → (C, N·H·W): channels as rows, every pixel of the batch as a column."""
+    n, c, h, w = a.shape
+    return a.transpose(1, 0, 2, 3).reshape(c, n * h * w)
+
+
+def _from_gemm(m, n, size):
+    """(C, N·H·W) → (N, C, H, W), contiguous."""
+    xp = get_array_module(m)
+    return xp.ascontiguousarray(m.reshape(m.shape[0], n, *size).transpose(1, 0, 2, 3))
+
+
+def _correlate(x, w, stride, padding, dilation, out_size):
+    """The convolution core: ``y₂ = W₂ @ cols``. Returns ``(y₂ (C_out, N·L), cols (K, N·L))``."""
+    cols = unfold_gemm(x, w.shape[2:], stride, padding, dilation, out_size)
+    cols = cols.reshape(-1, x.shape[0] * out_size[0] * out_size[1])
+    return w.reshape(w.shape[0], -1) @ cols, cols
+
+
+def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
+    """The transposed-convolution core: ``col2im(W₂ᵀ @ x₂)``.
+
+    x_gemm: (C_in, N·H·W) with w: (C_in, C_out, kH, kW) → (N, C_out, H_out, W_out).
+    The same ``w`` read as a conv weight ``(C_out', C_in', kH, kW)`` gives ``Cᵀ``.
+    """
+    c_in, c_out, kh, kw = w.shape
+    cols = w.reshape(c_in, -1).T @ x_gemm
+    return fold_gemm(cols.reshape(c_out, kh, kw, n, *in_size), out_size, stride, padding, dilation)
+
+
+def _add_bias(y, b):
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _check_inputs(fn, x, w, b, w_layout, w_in_axis):
+    check_array(fn, "x", x, 4, "(N, C, H, W)")
+    check_array(fn, "w", w, 4, w_layout)
+    if b is not None:
+        check_array(fn, "b", b, 1, "(C_out,)")
+    check_same_kind(fn, x=x, w=w, b=b)
+    if min(w.shape) < 1:
+        raise ValueError(f"{fn}: w must have no empty dimension, got shape {tuple(w.shape)}")
+    if w.shape[w_in_axis] != x.shape[1]:
+        raise ValueError(
+            f"{fn}: channel mismatch: x has C={x.shape[1]} channels but w {w_layout} has "
+            f"{w.shape[w_in_axis]} input channels (w.shape={tuple(w.shape)})")
+    c_out = w.shape[1 - w_in_axis]
+    if b is not None and b.shape[0] != c_out:
+        raise ValueError(f"{fn}: b must have length C_out={c_out}, got shape {tuple(b.shape)}")
+
+
+def _check_dy(fn, dy, cache, expected_kind):
+    if not isinstance(cache, _ConvCache) or cache.kind != expected_kind:
+        raise TypeError(f"{fn}: cache must be the cache returned by {expected_kind}_forward")
+    check_array(fn, "dy", dy, 4, "(N, C_out, H_out, W_out)")
+    check_shape(fn, "dy", dy, cache.y_shape)
+    check_same_kind(fn, dy=dy, w=cache.w)
+
+
+# ---------------------------------------------------------------- conv2d
+
+
+def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
+    """2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
+
+    ``y[n, o, p, q] = b[o] + Σ_{c,i,j} w[o, c, i, j] · x_pad[n, c, p·s_h + i·d_h, q·s_w + j·d_w]``
+
+    x: (N, C_in, H, W); w: (C_out, C_in, kH, kW); b: (C_out,) or None;
+    stride ≥ 1, padding ≥ 0, dilation ≥ 1: int or ``(h, w)`` pair.
+    Returns ``(y, cache)`` with y: (N, C_out, H_out, W_out),
+    ``H_out = floor((H + 2p_h - d_h(kH-1) - 1) / s_h) + 1`` (likewise W_out).
+    Computed as im2col + one GEMM. Lessons 03 (matrix view) and 06 (dilation).
+    """
+    fn = "conv2d_forward"
+    _check_inputs(fn, x, w, b, "(C_out, C_in, kH, kW)", 1)
+    _, stride, padding, dilation = _geometry(fn, w.shape[2:], stride, padding, dilation)
+    out_size = _positive_output(fn, x.shape[2:], w.shape[2:], stride, padding, dilation)
+    y_gemm, cols = _correlate(x, w, stride, padding, dilation, out_size)
+    y = _add_bias(_from_gemm(y_gemm, x.shape[0], out_size), b)
+    cache = _ConvCache("conv2d", cols, w, b is not None, x.shape, y.shape, stride, padding, dilation)
+    return y, cache
+
+
+def conv2d_backward(dy, cache):
+    """Gradients of ``conv2d_forward``.
+
+    ``dx = Cᵀ dy`` (a transposed convolution of dy with the same w), ``dw₂ = dy₂ @ colsᵀ``,
+    ``db = Σ_{n,p,q} dy``.
+
+    dy: (N, C_out, H_out, W_out). Returns ``(dx, dw, db)``: (N, C_in, H, W),
+    (C_out, C_in, kH, kW), (C_out,) or None when forward had no bias. Fresh arrays.
+    """
+    _check_dy("conv2d_backward", dy, cache, "conv2d")
+    n = dy.shape[0]
+    dy_gemm = _to_gemm(dy)
+    dw = (dy_gemm @ cache.x_gemm.T).reshape(cache.w.shape)
+    dx = _scatter(dy_gemm, cache.w, n, dy.shape[2:], cache.x_shape[2:],
+                  cache.stride, cache.padding, cache.dilation)
+    db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
+    return dx, dw, db
+
+
+# ---------------------------------------------------------------- conv_transpose2d
+
+
+def _check_output_padding(fn, output_padding, stride, dilation):
+    op = pair(fn, "output_padding", output_padding, minimum=0)
+    for axis in (0, 1):
+        if op[axis] >= stride[axis] and op[axis] >= dilation[axis]:
+            raise ValueError(
+                f"{fn}: output_padding must be smaller than stride or dilation, got "
+                f"output_padding={op}, stride={stride}, dilation={dilation}")
+    return op
+
+
+def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1):
+    """2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
+
+    ``y = Cᵀ x + b``: every input pixel adds ``x[n, c, h, v] · w[c, :, :, :]`` into the output
+    at ``(h·s_h - p_h + i·d_h, v·s_w - p_w + j·d_w)``; overlapping contributions sum.
+
+    x: (N, C_in, H, W); w: (C_in, C_out, kH, kW) (PyTorch's layout); b: (C_out,) or None.
+    Returns ``(y, cache)`` with y: (N, C_out, H_out, W_out),
+    ``H_out = (H-1)s_h - 2p_h + d_h(kH-1) + output_padding_h + 1``;
+    ``output_padding`` must be smaller than ``stride`` or ``dilation`` on each axis.
+    Computed as one GEMM + col2im. Lesson 04.
+    """
+    fn = "conv_transpose2d_forward"
+    _check_inputs(fn, x, w, b, "(C_in, C_out, kH, kW)", 0)
+    kernel, stride, padding, dilation = _geometry(fn, w.shape[2:], stride, padding, dilation)
+    output_padding = _check_output_padding(fn, output_padding, stride, dilation)
+    out_size = conv_transpose_output_size(x.shape[2:], kernel, stride, padding, output_padding,
+                                          dilation)
+    if min(out_size) < 1:
+        raise ValueError(f"{fn}: output size would be {out_size}: padding {padding} is too large "
+                         f"for input {tuple(x.shape[2:])} and kernel {kernel}")
+    x_gemm = _to_gemm(x)
+    y = _scatter(x_gemm, w, x.shape[0], x.shape[2:], out_size, stride, padding, dilation)
+    y = _add_bias(y, b)
+    cache = _ConvCache("conv_transpose2d", x_gemm, w, b is not None, x.shape, y.shape,
+                       stride, padding, dilation)
+    return y, cache
+
+
+def conv_transpose2d_backward(dy, cache):
+    """Gradients of ``conv_transpose2d_forward``.
+
+    ``dx = C dy`` (a convolution of dy with the same w), ``dw₂ = x₂ @ im2col(dy)ᵀ``,
+    ``db = Σ_{n,p,q} dy``.
+
+    dy: (N, C_out, H_out, W_out). Returns ``(dx, dw, db)``: (N, C_in, H, W),
+    (C_in, C_out, kH, kW), (C_out,) or None. Fresh arrays.
+    """
+    _check_dy("conv_transpose2d_backward", dy, cache, "conv_transpose2d")
+    n, _, h, w = cache.x_shape
+    dx_gemm, dy_cols = _correlate(dy, cache.w, cache.stride, cache.padding, cache.dilation, (h, w))
+    dw = (cache.x_gemm @ dy_cols.T).reshape(cache.w.shape)
+    db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
+    return _from_gemm(dx_gemm, n, (h, w)), dw, db
