@@ -35,13 +35,14 @@ def _central_differences(f, x, h):
         raise TypeError(f"numerical_gradient: x must be float64 for a gradient check, got {x.dtype}")
     if not x.flags.c_contiguous:
         raise ValueError("numerical_gradient: x must be C-contiguous (it is perturbed in place)")
+    xp = get_array_module(x)
     flat = x.reshape(-1)  # a view: writing into it perturbs x in place
     for index in range(flat.size):
         old = flat[index].item()
         flat[index] = old + h
-        plus = f(x)
+        plus = xp.array(f(x), copy=True)  # f may return a view of x or reuse a buffer
         flat[index] = old - h
-        minus = f(x)
+        minus = xp.array(f(x), copy=True)
         flat[index] = old
         yield index, plus, minus
 

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from .._checks import check_array, check_same_kind, check_shape, pair
 from ..backend import get_array_module
 from .conv_matrix import _geometry, _positive_output, fold_gemm, unfold_gemm
-from .shapes import conv_transpose_output_size
+from .shapes import conv_transpose_out
 
 __all__ = [
     "conv2d_forward",
@@ -183,8 +183,9 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     _check_inputs(fn, x, w, b, "(C_in, C_out, kH, kW)", 0)
     kernel, stride, padding, dilation = _geometry(fn, w.shape[2:], stride, padding, dilation)
     output_padding = _check_output_padding(fn, output_padding, stride, dilation)
-    out_size = conv_transpose_output_size(x.shape[2:], kernel, stride, padding, output_padding,
-                                          dilation)
+    out_size = tuple(
+        conv_transpose_out(x.shape[2 + a], kernel[a], stride[a], padding[a], output_padding[a],
+                           dilation[a]) for a in (0, 1))
     if min(out_size) < 1:
         raise ValueError(f"{fn}: output size would be {out_size}: padding {padding} is too large "
                          f"for input {tuple(x.shape[2:])} and kernel {kernel}")

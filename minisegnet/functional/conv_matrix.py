@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .._checks import check_array, pair
 from ..backend import get_array_module
-from .shapes import conv_output_size
+from .shapes import conv_out
 
 __all__ = ["im2col", "col2im", "conv2d_matrix"]
 
@@ -83,7 +83,7 @@ def _geometry(fn, kernel_size, stride, padding, dilation):
 
 
 def _positive_output(fn, input_hw, kernel, stride, padding, dilation):
-    out = conv_output_size(input_hw, kernel, stride, padding, dilation)
+    out = tuple(conv_out(input_hw[a], kernel[a], stride[a], padding[a], dilation[a]) for a in (0, 1))
     if min(out) < 1:
         raise ValueError(
             f"{fn}: output size would be {out}: the dilated kernel "

@@ -11,27 +11,40 @@ from .._checks import pair
 __all__ = ["conv_output_size", "conv_transpose_output_size", "receptive_field"]
 
 
+def conv_out(n, kernel_size, stride, padding, dilation):
+    """One axis: ``floor((n + 2p - d(k-1) - 1) / s) + 1`` (no checks; may be non-positive)."""
+    return (n + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def conv_transpose_out(n, kernel_size, stride, padding, output_padding, dilation):
+    """One axis: ``(n-1)s - 2p + d(k-1) + output_padding + 1`` (no checks)."""
+    return (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
 def _out(fn, input_size, formula, **params):
-    """Apply a per-axis ``formula`` to an int or an ``(h, w)`` pair, answering in kind."""
+    """Apply a per-axis ``formula`` to an int or an ``(h, w)`` pair, answering in kind.
+
+    A non-positive result means the layer does not fit its input: a ``ValueError``.
+    """
     scalar = not isinstance(input_size, (tuple, list))
     size = pair(fn, "input_size", input_size, minimum=1)
     per_axis = {name: pair(fn, name, value, minimum=low) for name, (value, low) in params.items()}
     result = tuple(formula(size[a], **{k: v[a] for k, v in per_axis.items()}) for a in (0, 1))
+    if min(result) < 1:
+        shown = result[0] if scalar else result
+        raise ValueError(f"{fn}: output size would be {shown} (non-positive) for input_size "
+                         f"{input_size!r} and {', '.join(f'{k}={v[0]!r}' for k, v in params.items())}")
     return result[0] if scalar else result
 
 
 def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
     """Output size of a convolution: ``floor((in + 2p - d(k-1) - 1) / s) + 1``.
 
-    ``input_size`` an int gives an int, an ``(H, W)`` pair gives a pair. The result may be
-    zero or negative for a kernel that does not fit: callers check it.
+    ``input_size`` an int gives an int, an ``(H, W)`` pair gives a pair. A kernel that does
+    not fit (a non-positive result) is a ``ValueError``.
     """
-
-    def formula(n, kernel_size, stride, padding, dilation):
-        return (n + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
-
     return _out(
-        "conv_output_size", input_size, formula,
+        "conv_output_size", input_size, conv_out,
         kernel_size=(kernel_size, 1), stride=(stride, 1), padding=(padding, 0),
         dilation=(dilation, 1),
     )
@@ -44,12 +57,8 @@ def conv_transpose_output_size(input_size, kernel_size, stride=1, padding=0, out
     It inverts ``conv_output_size``: the floor there makes ``stride`` input sizes map to one
     output size, and ``output_padding`` (``< stride`` or ``< dilation``) picks which.
     """
-
-    def formula(n, kernel_size, stride, padding, output_padding, dilation):
-        return (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
-
     return _out(
-        "conv_transpose_output_size", input_size, formula,
+        "conv_transpose_output_size", input_size, conv_transpose_out,
         kernel_size=(kernel_size, 1), stride=(stride, 1), padding=(padding, 0),
         output_padding=(output_padding, 0), dilation=(dilation, 1),
     )
