@@ -28,22 +28,23 @@ def _window(start: int, count: int, step: int) -> slice:
     return slice(start, start + step * (count - 1) + 1, step)
 
 
-def unfold_gemm(x, kernel_size, stride, padding, dilation, out_size):
-    """Patches of ``x`` in GEMM layout.
+def unfold_gemm(x_cnhw, kernel_size, stride, padding, dilation, out_size):
+    """Patches of an image batch in GEMM layout.
 
     ``cols[c, i, j, n, p, q] = x_pad[n, c, p·s_h + i·d_h, q·s_w + j·d_w]``.
 
-    x: (N, C, H, W); returns (C, kH, kW, N, H_out, W_out). One strided slice copy per
-    kernel offset ``(i, j)``: ``kH·kW`` vectorised copies instead of a loop over pixels.
+    x_cnhw: (C, N, H, W), i.e. ``x.transpose(1, 0, 2, 3)`` of an NCHW batch (a free view);
+    returns (C, kH, kW, N, H_out, W_out). One strided slice copy per kernel offset
+    ``(i, j)``: ``kH·kW`` vectorised copies instead of a loop over pixels.
     """
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
+    xp = get_array_module(x_cnhw)
+    c, n, h, w = x_cnhw.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = (
         kernel_size, stride, padding, dilation, out_size)
-    # Pad once, already in channel-major order, so each offset below is a plain slice.
-    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+    # Pad once, in channel-major order, so each offset below is a plain slice.
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x_cnhw.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x_cnhw
+    cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x_cnhw.dtype)
     for i in range(kh):
         rows = _window(i * dh, ho, sh)
         for j in range(kw):
@@ -105,7 +106,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     check_array(fn, "x", x, 4, "(N, C, H, W)")
     kernel, stride, padding, dilation = _geometry(fn, kernel_size, stride, padding, dilation)
     out = _positive_output(fn, x.shape[2:], kernel, stride, padding, dilation)
-    cols = unfold_gemm(x, kernel, stride, padding, dilation, out)
+    cols = unfold_gemm(x.transpose(1, 0, 2, 3), kernel, stride, padding, dilation, out)
     n, k = x.shape[0], x.shape[1] * kernel[0] * kernel[1]
     xp = get_array_module(x)
     return xp.ascontiguousarray(cols.reshape(k, n, out[0] * out[1]).transpose(1, 0, 2))
