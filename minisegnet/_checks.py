@@ -29,14 +29,20 @@ def check_array(fn: str, name: str, a, ndim: int | None = None, layout: str = ""
     return a
 
 
-def check_same_kind(fn: str, **arrays) -> None:
-    """All given arrays on one device (NumPy or CuPy) and of one float dtype."""
+def check_same_device(fn: str, **arrays) -> None:
+    """All given arrays (``None`` skipped) are NumPy arrays, or all are CuPy arrays."""
     present = {name: a for name, a in arrays.items() if a is not None}
     try:
         get_array_module(*present.values())
     except TypeError:
         kinds = ", ".join(f"{n}: {'CuPy' if is_cupy_array(a) else 'NumPy'}" for n, a in present.items())
         raise TypeError(f"{fn}: NumPy and CuPy arrays mixed ({kinds}); use one device") from None
+
+
+def check_same_kind(fn: str, **arrays) -> None:
+    """All given arrays on one device (NumPy or CuPy) and of one float dtype."""
+    check_same_device(fn, **arrays)
+    present = {name: a for name, a in arrays.items() if a is not None}
     dtypes = {a.dtype for a in present.values()}
     if len(dtypes) > 1:
         listing = ", ".join(f"{n}: {a.dtype}" for n, a in present.items())

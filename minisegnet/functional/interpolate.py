@@ -1,0 +1,127 @@
+"""Bilinear interpolation as two small matrix products.
+
+Bilinear upsampling is linear and *separable*: each output row mixes two input rows, each
+output column two input columns. With one interpolation matrix per axis
+(``A_h``: ``(H_out, H)``, ``A_w``: ``(W_out, W)``, two non-zeros per row),
+
+    ``y[n, c] = A_h · x[n, c] · A_wᵀ``   and so   ``dx[n, c] = A_hᵀ · dy[n, c] · A_w``:
+
+backward is the transpose, no scatter needed. Coordinates follow PyTorch's
+``interpolate(mode="bilinear")`` for both ``align_corners``. Lesson:
+``lessons/05-unpooling-and-interpolation.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .._checks import check_array, check_shape, pair
+from ..backend import get_array_module
+
+__all__ = [
+    "bilinear_upsample_forward",
+    "bilinear_upsample_backward",
+    "interpolation_matrix",
+    "separable_matmul",
+]
+
+
+def separable_matmul(x, a_h, a_w):
+    """``y[n, c] = a_h · x[n, c] · a_wᵀ`` for a whole batch, as two GEMM-shaped products.
+
+    x: (N, C, H, W); a_h: (H', H); a_w: (W', W); returns (N, C, H', W').
+    """
+    n, c, h, w = x.shape
+    along_w = x.reshape(n * c * h, w) @ a_w.T            # one GEMM: (N·C·H, W')
+    along_h = a_h @ along_w.reshape(n * c, h, -1)         # batched: (N·C, H', W')
+    return along_h.reshape(n, c, a_h.shape[0], a_w.shape[0])
+
+
+def _source_coordinates(in_size, out_size, align_corners, scale):
+    """Where output pixel ``i`` samples the input, as PyTorch computes it (float64)."""
+    dst = np.arange(out_size, dtype=np.float64)
+    if align_corners:
+        ratio = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+        return dst * ratio
+    ratio = 1.0 / scale if scale is not None else in_size / out_size
+    return np.maximum((dst + 0.5) * ratio - 0.5, 0.0)  # half-pixel centres, clamped at 0
+
+
+def interpolation_matrix(in_size, out_size, align_corners=False, scale=None, xp=None,
+                         dtype=np.float64):
+    """The ``(out_size, in_size)`` matrix of 1-D linear interpolation.
+
+    Row ``i`` holds ``1 - λ`` at ``floor(s_i)`` and ``λ`` at ``floor(s_i) + 1`` (clamped to the
+    last pixel), with ``s_i`` the source coordinate: ``(i + ½)/scale - ½`` (clamped at 0)
+    for ``align_corners=False`` (``scale = out/in`` unless given), ``i·(in-1)/(out-1)`` for
+    ``align_corners=True``.
+    """
+    source = _source_coordinates(in_size, out_size, align_corners, scale)
+    left = np.minimum(np.floor(source).astype(np.int64), in_size - 1)
+    right = np.minimum(left + 1, in_size - 1)
+    weight_right = source - left
+    matrix = np.zeros((out_size, in_size), dtype=np.float64)
+    rows = np.arange(out_size)
+    np.add.at(matrix, (rows, left), 1.0 - weight_right)
+    np.add.at(matrix, (rows, right), weight_right)  # at the border left == right: weights sum
+    xp = np if xp is None else xp
+    return xp.asarray(matrix, dtype=dtype)
+
+
+def _output_size(fn, in_hw, size, scale_factor):
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{fn}: give exactly one of size and scale_factor, got size={size!r}, "
+                         f"scale_factor={scale_factor!r}")
+    if size is not None:
+        return pair(fn, "size", size, minimum=1), (None, None)
+    scales = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
+    if len(scales) != 2 or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in scales):
+        raise ValueError(f"{fn}: scale_factor must be a positive number or a pair of them, "
+                         f"got {scale_factor!r}")
+    out = tuple(math.floor(n * float(s)) for n, s in zip(in_hw, scales))
+    if min(out) < 1:
+        raise ValueError(f"{fn}: output size floor(in * scale_factor) = {out} must be positive")
+    return out, tuple(float(s) for s in scales)
+
+
+class _BilinearCache(NamedTuple):
+    kind: str
+    a_h: object
+    a_w: object
+    x_shape: tuple
+
+
+def bilinear_upsample_forward(x, size=None, scale_factor=None, align_corners=False):
+    """Bilinear resizing, as ``torch.nn.functional.interpolate(mode="bilinear")``.
+
+    ``y[n, c] = A_h · x[n, c] · A_wᵀ`` (``interpolation_matrix`` per axis).
+
+    x: (N, C, H, W); exactly one of ``size`` ``(H_out, W_out)`` and ``scale_factor``
+    (output ``floor(H·s)``, source coordinates from ``1/s``: PyTorch's
+    ``recompute_scale_factor=False``). Returns ``(y, cache)``, y: (N, C, H_out, W_out).
+    Also shrinks (without antialiasing, like PyTorch's default). Lesson 05.
+    """
+    fn = "bilinear_upsample_forward"
+    check_array(fn, "x", x, 4, "(N, C, H, W)")
+    out, scales = _output_size(fn, x.shape[2:], size, scale_factor)
+    xp = get_array_module(x)
+    a_h = interpolation_matrix(x.shape[2], out[0], align_corners, scales[0], xp, x.dtype)
+    a_w = interpolation_matrix(x.shape[3], out[1], align_corners, scales[1], xp, x.dtype)
+    return separable_matmul(x, a_h, a_w), _BilinearCache("bilinear", a_h, a_w, x.shape)
+
+
+def bilinear_upsample_backward(dy, cache):
+    """Gradient of ``bilinear_upsample_forward``: the transpose, ``dx = A_hᵀ · dy · A_w``.
+
+    dy: (N, C, H_out, W_out); returns dx: (N, C, H, W).
+    """
+    fn = "bilinear_upsample_backward"
+    if getattr(cache, "kind", None) != "bilinear":
+        raise TypeError(f"{fn}: cache must be the cache returned by bilinear_upsample_forward")
+    check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
+    check_shape(fn, "dy", dy, cache.x_shape[:2] + (cache.a_h.shape[0], cache.a_w.shape[0]))
+    return separable_matmul(dy, cache.a_h.T, cache.a_w.T)
