@@ -14,6 +14,7 @@ backward is the transpose, no scatter needed. Coordinates follow PyTorch's
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -79,8 +80,9 @@ def _output_size(fn, in_hw, size, scale_factor):
         return pair(fn, "size", size, minimum=1), (None, None)
     scales = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
     if len(scales) != 2 or not all(
-            isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in scales):
-        raise ValueError(f"{fn}: scale_factor must be a positive number or a pair of them, "
+            isinstance(s, numbers.Real) and not isinstance(s, bool) and math.isfinite(s) and s > 0
+            for s in scales):
+        raise ValueError(f"{fn}: scale_factor must be a finite positive number or a pair of them, "
                          f"got {scale_factor!r}")
     out = tuple(math.floor(n * float(s)) for n, s in zip(in_hw, scales))
     if min(out) < 1:

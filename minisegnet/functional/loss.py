@@ -72,7 +72,7 @@ def softmax_cross_entropy_forward(logits, target, ignore_index=255, weight=None)
     weight_sum = class_weight.sum()
     denominator = weight_sum if valid_flat.size and float(weight_sum) != 0 else 1
     pixel_weight = class_weight / denominator
-    loss = -(pixel_weight * log_prob).sum()
+    loss = 0.0 - (pixel_weight * log_prob).sum()  # 0.0 - x: an empty sum gives 0, not -0
     cache = _CrossEntropyCache("cross_entropy", probabilities, target_flat, pixel_weight, valid_flat)
     return xp.asarray(loss, dtype=logits.dtype), cache
 

@@ -180,6 +180,11 @@ def _unpool_output_size(fn, x, kernel, stride, padding, output_size):
                 raise ValueError(f"{fn}: output_size {size} does not match x's (N, C) = {(n, c)}")
             size = size[2:]
         size = pair(fn, "output_size", size, minimum=1)
+        for axis in (0, 1):  # PyTorch's rule: within one stride of the default size
+            if not default[axis] - stride[axis] < size[axis] < default[axis] + stride[axis]:
+                raise ValueError(
+                    f"{fn}: output_size {size} must be within one stride {stride} of the default "
+                    f"size {default} (the sizes a pooling with these parameters comes from)")
     if min(size) < 1:
         raise ValueError(f"{fn}: output size would be {size}; give output_size explicitly")
     return size
