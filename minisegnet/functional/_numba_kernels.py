@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import functools
 
+# Below this many input values a thread team costs more than it saves.
+PARALLEL_MIN_SIZE = 1 << 16
+
 
 @functools.cache
-def max_pool_kernel():
-    """Compile (once, cached on disk) the max-pool kernel: max and argmax in one pass."""
+def max_pool_kernel(parallel: bool):
+    """Compile (once, cached on disk) the max-pool kernel: max and argmax in one pass.
+
+    ``parallel`` splits the ``N·C`` planes over threads; small inputs run serially.
+    """
     import numba  # noqa: PLC0415  (lazy: only the CPU path needs it)
 
-    @numba.njit(parallel=True, cache=True, fastmath=False)
+    @numba.njit(parallel=parallel, cache=True)
     def kernel(x, kernel_size, stride, padding, y, indices):
         n, c, h, w = x.shape
         _, _, out_h, out_w = y.shape

@@ -140,11 +140,12 @@ def _max_pool_numba(x, kernel, stride, padding, out):
     """The same max and argmax in one compiled pass (CPU): about 10× the vectorised speed."""
     import numpy as np  # noqa: PLC0415
 
-    from ._numba_kernels import max_pool_kernel  # noqa: PLC0415
+    from ._numba_kernels import PARALLEL_MIN_SIZE, max_pool_kernel  # noqa: PLC0415
 
     y = np.empty(x.shape[:2] + out, dtype=x.dtype)
     indices = np.empty(x.shape[:2] + out, dtype=np.int64)
-    max_pool_kernel()(np.ascontiguousarray(x), kernel, stride, padding, y, indices)
+    compiled = max_pool_kernel(parallel=x.size >= PARALLEL_MIN_SIZE)
+    compiled(np.ascontiguousarray(x), kernel, stride, padding, y, indices)
     return y, indices
 
 
