@@ -140,12 +140,12 @@ def _max_pool_numba(x, kernel, stride, padding, out):
     """The same max and argmax in one compiled pass (CPU): about 10× the vectorised speed."""
     import numpy as np  # noqa: PLC0415
 
-    from ._numba_kernels import PARALLEL_MIN_SIZE, max_pool_kernel  # noqa: PLC0415
+    from . import _numba_kernels as kernels  # noqa: PLC0415  (imports numba: CPU path only)
 
     y = np.empty(x.shape[:2] + out, dtype=x.dtype)
     indices = np.empty(x.shape[:2] + out, dtype=np.int64)
-    compiled = max_pool_kernel(parallel=x.size >= PARALLEL_MIN_SIZE)
-    compiled(np.ascontiguousarray(x), kernel, stride, padding, y, indices)
+    pool = kernels.max_pool_parallel if x.size >= kernels.PARALLEL_MIN_SIZE else kernels.max_pool_serial
+    pool(np.ascontiguousarray(x), kernel, stride, padding, y, indices)
     return y, indices
 
 
