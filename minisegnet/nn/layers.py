@@ -304,89 +304,86 @@ class MaxUnpool2d(Module):
         return f"pool=MaxPool2d({self.pool.extra_repr()})"
 
 
-class UnpoolNearest(Module):
+class _OneSizeOp(Module):
+    """A parameter-free layer around one ``F`` forward/backward pair with one size argument.
+
+    Subclasses name the pair (``forward_op``, ``backward_op``) and the argument
+    (``size_name``: ``scale_factor`` or ``output_size``, an int or a pair).
+    """
+
+    forward_op = backward_op = None
+    size_name = ""
+
+    def __init__(self, size):
+        super().__init__()
+        setattr(self, self.size_name, pair(type(self).__name__, self.size_name, size, minimum=1))
+
+    def forward(self, x):
+        y, self._cache = type(self).forward_op(x, getattr(self, self.size_name))
+        return y
+
+    def backward(self, dy):
+        return type(self).backward_op(dy, self._saved())
+
+    def extra_repr(self):
+        return f"{self.size_name}={getattr(self, self.size_name)}"
+
+
+class UnpoolNearest(_OneSizeOp):
     """Nearest-neighbour unpooling: each value copied into an ``s×s`` block (the lecture's).
 
     ``y[n, c, h, w] = x[n, c, h // s_h, w // s_w]``; backward sums each block.
     x: (N, C, H, W) → y: (N, C, H·s_h, W·s_w). ``scale_factor``: a positive int or pair.
     """
 
+    forward_op = staticmethod(F.unpool_nearest_forward)
+    backward_op = staticmethod(F.unpool_nearest_backward)
+    size_name = "scale_factor"
+
     def __init__(self, scale_factor):
-        super().__init__()
-        self.scale_factor = pair("UnpoolNearest", "scale_factor", scale_factor, minimum=1)
-
-    def forward(self, x):
-        y, self._cache = F.unpool_nearest_forward(x, self.scale_factor)
-        return y
-
-    def backward(self, dy):
-        return F.unpool_nearest_backward(dy, self._saved())
-
-    def extra_repr(self):
-        return f"scale_factor={self.scale_factor}"
+        super().__init__(scale_factor)
 
 
-class UnpoolBedOfNails(Module):
+class UnpoolBedOfNails(_OneSizeOp):
     """"Bed of nails" unpooling: each value at the top-left of its ``s×s`` block, zeros
     elsewhere; backward takes every ``s``-th gradient.
     x: (N, C, H, W) → y: (N, C, H·s_h, W·s_w).
     """
 
+    forward_op = staticmethod(F.unpool_bed_of_nails_forward)
+    backward_op = staticmethod(F.unpool_bed_of_nails_backward)
+    size_name = "scale_factor"
+
     def __init__(self, scale_factor):
-        super().__init__()
-        self.scale_factor = pair("UnpoolBedOfNails", "scale_factor", scale_factor, minimum=1)
-
-    def forward(self, x):
-        y, self._cache = F.unpool_bed_of_nails_forward(x, self.scale_factor)
-        return y
-
-    def backward(self, dy):
-        return F.unpool_bed_of_nails_backward(dy, self._saved())
-
-    def extra_repr(self):
-        return f"scale_factor={self.scale_factor}"
+        super().__init__(scale_factor)
 
 
-class AdaptiveAvgPool2d(Module):
+class AdaptiveAvgPool2d(_OneSizeOp):
     """Average over ``output_size`` bins: bin i covers ``[floor(iH/h), ceil((i+1)H/h))``.
 
     x: (N, C, H, W) → y: (N, C, h, w). PSPNet's pyramid levels (1, 2, 3, 6 bins).
     """
 
+    forward_op = staticmethod(F.adaptive_avg_pool2d_forward)
+    backward_op = staticmethod(F.adaptive_avg_pool2d_backward)
+    size_name = "output_size"
+
     def __init__(self, output_size):
-        super().__init__()
-        self.output_size = pair("AdaptiveAvgPool2d", "output_size", output_size, minimum=1)
-
-    def forward(self, x):
-        y, self._cache = F.adaptive_avg_pool2d_forward(x, self.output_size)
-        return y
-
-    def backward(self, dy):
-        return F.adaptive_avg_pool2d_backward(dy, self._saved())
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+        super().__init__(output_size)
 
 
-class AdaptiveMaxPool2d(Module):
+class AdaptiveMaxPool2d(_OneSizeOp):
     """Maximum over ``output_size`` bins (the same bins as ``AdaptiveAvgPool2d``).
 
     x: (N, C, H, W) → y: (N, C, h, w). The gradient goes to each bin's maximum.
     """
 
+    forward_op = staticmethod(F.adaptive_max_pool2d_forward)
+    backward_op = staticmethod(F.adaptive_max_pool2d_backward)
+    size_name = "output_size"
+
     def __init__(self, output_size):
-        super().__init__()
-        self.output_size = pair("AdaptiveMaxPool2d", "output_size", output_size, minimum=1)
-
-    def forward(self, x):
-        y, self._cache = F.adaptive_max_pool2d_forward(x, self.output_size)
-        return y
-
-    def backward(self, dy):
-        return F.adaptive_max_pool2d_backward(dy, self._saved())
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+        super().__init__(output_size)
 
 
 # ---------------------------------------------------------------- resizing
