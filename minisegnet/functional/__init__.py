@@ -12,6 +12,7 @@ from .conv import (
     conv_transpose2d_forward,
 )
 from .conv_matrix import col2im, conv2d_matrix, im2col
+from .deform import deform_conv2d_backward, deform_conv2d_forward
 from .interpolate import (
     bilinear_upsample_backward,
     bilinear_upsample_forward,
@@ -31,6 +32,13 @@ from .pooling import (
     max_unpool2d_backward,
     max_unpool2d_forward,
 )
+from .sampling import (
+    bilinear_sample_backward,
+    bilinear_sample_forward,
+    roi_align,
+    roi_align_backward,
+    roi_align_forward,
+)
 from .shapes import conv_output_size, conv_transpose_output_size, receptive_field
 from .unpooling import (
     unpool_bed_of_nails_backward,
@@ -47,6 +55,8 @@ __all__ = [
     "adaptive_pool_matrix",
     "batch_norm2d_backward",
     "batch_norm2d_forward",
+    "bilinear_sample_backward",
+    "bilinear_sample_forward",
     "bilinear_upsample_backward",
     "bilinear_upsample_forward",
     "col2im",
@@ -57,6 +67,8 @@ __all__ = [
     "conv_transpose2d_backward",
     "conv_transpose2d_forward",
     "conv_transpose_output_size",
+    "deform_conv2d_backward",
+    "deform_conv2d_forward",
     "im2col",
     "interpolation_matrix",
     "max_pool2d_backward",
@@ -66,6 +78,9 @@ __all__ = [
     "receptive_field",
     "relu_backward",
     "relu_forward",
+    "roi_align",
+    "roi_align_backward",
+    "roi_align_forward",
     "separable_matmul",
     "softmax_cross_entropy_backward",
     "softmax_cross_entropy_forward",

@@ -17,6 +17,7 @@ Example::
 """
 
 from . import init
+from .aspp import ASPP
 from .containers import Concat, Identity, ResizeToInput, Sequential, Sum
 from .init import bilinear_kernel
 from .layers import (
@@ -57,4 +58,5 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
     "PyramidPooling",
+    "ASPP",
 ]
