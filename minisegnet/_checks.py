@@ -70,3 +70,35 @@ def check_shape(fn: str, name: str, a, expected: tuple) -> None:
     """``a.shape`` equals ``expected`` exactly."""
     if tuple(a.shape) != tuple(expected):
         raise ValueError(f"{fn}: {name} must have shape {tuple(expected)}, got {tuple(a.shape)}")
+
+
+def check_finite_array(fn: str, name: str, a) -> None:
+    """No NaN or inf anywhere in ``a`` (NumPy or CuPy)."""
+    xp = get_array_module(a)
+    if not bool(xp.isfinite(a).all()):
+        raise ValueError(f"{fn}: {name} must be finite, got NaN or inf values")
+
+
+def check_number(fn: str, name: str, value, positive: bool = False) -> float:
+    """A finite real number (not a bool), optionally ``> 0``; returned as a float."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value):
+        raise TypeError(f"{fn}: {name} must be a finite real number, got {value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{fn}: {name} must be > 0, got {value!r}")
+    return float(value)
+
+
+def check_int(fn: str, name: str, value, minimum: int | None = None) -> int:
+    """An ``int`` (not a bool), at least ``minimum``."""
+    if not _is_int(value):
+        raise TypeError(f"{fn}: {name} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_choice(fn: str, name: str, value, choices) -> None:
+    """``value`` is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        listing = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{fn}: {name} must be one of {listing}, got {value!r}")

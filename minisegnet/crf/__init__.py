@@ -1,0 +1,22 @@
+"""Dense CRF (Krähenbühl & Koltun 2011): mean-field inference, forward and backward.
+
+``mean_field_forward(unary, image, ...) -> (Q, cache)`` and
+``mean_field_backward(dQ, cache) -> dunary`` (CRF-as-RNN) with pydensecrf's model and
+parameters; ``method="exact"`` (all pairs, ``exact.py``) or ``"lattice"`` (permutohedral
+lattice, ``lattice.py``). ``unary_from_probabilities`` turns class probabilities into unary
+energies; ``demo_refinement`` and ``refinement_figure`` show a coarse labelling of a real
+photograph refined to follow its edges. Lesson: ``lessons/09-dense-crf.md``.
+"""
+
+from .meanfield import mean_field_backward, mean_field_forward, pairwise_features
+from .unary import unary_from_probabilities
+from .viz import demo_refinement, refinement_figure
+
+__all__ = [
+    "mean_field_forward",
+    "mean_field_backward",
+    "pairwise_features",
+    "unary_from_probabilities",
+    "demo_refinement",
+    "refinement_figure",
+]
