@@ -1,5 +1,6 @@
-"""A short tour of the convolution family, run by ``minisegnet demo`` until the training
-demo (the models issue) replaces it. Every number printed is computed, none typed in.
+"""A short tour of the convolution family, run by ``minisegnet tour``.
+
+Every number printed is computed, none typed in.
 """
 
 from __future__ import annotations
