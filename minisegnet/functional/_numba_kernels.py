@@ -20,6 +20,7 @@ PARALLEL_MIN_SIZE = 1 << 16
 @numba.njit(cache=True)
 def _max_pool_plane(x, image, channel, kernel_size, stride, padding, y, indices):
     """Max and argmax of every window of one ``(image, channel)`` plane."""
+    ### BEGIN SOLUTION A2
     h, w = x.shape[2], x.shape[3]
     for p in range(y.shape[2]):
         top = p * stride[0] - padding[0]
@@ -37,19 +38,24 @@ def _max_pool_plane(x, image, channel, kernel_size, stride, padding, y, indices)
                         best_index = row * w + col
             y[image, channel, p, q] = best
             indices[image, channel, p, q] = best_index
+    ### END SOLUTION A2
 
 
 @numba.njit(cache=True)
 def max_pool_serial(x, kernel_size, stride, padding, y, indices):
     """Max pooling of every plane, one after another (small inputs)."""
+    ### BEGIN SOLUTION A2
     for plane in range(x.shape[0] * x.shape[1]):
         _max_pool_plane(x, plane // x.shape[1], plane % x.shape[1], kernel_size, stride, padding,
                         y, indices)
+    ### END SOLUTION A2
 
 
 @numba.njit(cache=True, parallel=True)
 def max_pool_parallel(x, kernel_size, stride, padding, y, indices):
     """Max pooling with the ``N·C`` planes split over threads (large inputs)."""
+    ### BEGIN SOLUTION A2
     for plane in numba.prange(x.shape[0] * x.shape[1]):
         _max_pool_plane(x, plane // x.shape[1], plane % x.shape[1], kernel_size, stride, padding,
                         y, indices)
+    ### END SOLUTION A2

@@ -65,9 +65,11 @@ def _correlate(x_cnhw, w, stride, padding, dilation, out_size):
     x_cnhw: (C_in, N, H, W); w: (C_out, C_in, kH, kW).
     Returns ``(y₂ (C_out, N·L), cols (C_in·kH·kW, N·L))``.
     """
+    ### BEGIN SOLUTION A1
     cols = unfold_gemm(x_cnhw, w.shape[2:], stride, padding, dilation, out_size)
     cols = cols.reshape(-1, x_cnhw.shape[1] * out_size[0] * out_size[1])
     return w.reshape(w.shape[0], -1) @ cols, cols
+    ### END SOLUTION A1
 
 
 def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
@@ -76,6 +78,7 @@ def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
     x_gemm: (C_in, N·H·W) with w: (C_in, C_out, kH, kW) → (N, C_out, H_out, W_out).
     The same ``w`` read as a conv weight ``(C_out', C_in', kH, kW)`` gives ``Cᵀ``.
     """
+    ### BEGIN SOLUTION A1
     c_in, c_out, kh, kw = w.shape
     flipped_padding = tuple(d * (k - 1) - p for k, p, d in zip((kh, kw), padding, dilation))
     if stride == (1, 1) and min(flipped_padding) >= 0 and out_size == tuple(
@@ -90,6 +93,7 @@ def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
         return _from_gemm(y_gemm, n, out_size)
     cols = w.reshape(c_in, -1).T @ x_gemm
     return fold_gemm(cols.reshape(c_out, kh, kw, n, *in_size), out_size, stride, padding, dilation)
+    ### END SOLUTION A1
 
 
 def _weight_gradient(left, right, shape):
@@ -98,8 +102,10 @@ def _weight_gradient(left, right, shape):
     Computed as ``(right @ leftᵀ)ᵀ``: the same numbers, but OpenBLAS runs the tall product
     (``K × N·L`` times ``N·L × C``) about 1.3× faster than the wide one on these shapes.
     """
+    ### BEGIN SOLUTION A1
     xp = get_array_module(left)
     return xp.ascontiguousarray((right @ left.T).T).reshape(shape)
+    ### END SOLUTION A1
 
 
 def _add_bias(y, b):
@@ -154,10 +160,12 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     _check_inputs(fn, x, w, b, "(C_out, C_in, kH, kW)", 1)
     _, stride, padding, dilation = _geometry(fn, w.shape[2:], stride, padding, dilation)
     out_size = _positive_output(fn, x.shape[2:], w.shape[2:], stride, padding, dilation)
+    ### BEGIN SOLUTION A1
     y_gemm, cols = _correlate(x.transpose(1, 0, 2, 3), w, stride, padding, dilation, out_size)
     y = _add_bias(_from_gemm(y_gemm, x.shape[0], out_size), b)
     cache = _ConvCache("conv2d", cols, w, b is not None, x.shape, y.shape, stride, padding, dilation)
     return y, cache
+    ### END SOLUTION A1
 
 
 def conv2d_backward(dy, cache):
@@ -170,6 +178,7 @@ def conv2d_backward(dy, cache):
     (C_out, C_in, kH, kW), (C_out,) or None when forward had no bias. Fresh arrays.
     """
     _check_dy("conv2d_backward", dy, cache, "conv2d")
+    ### BEGIN SOLUTION A1
     n = dy.shape[0]
     dy_gemm = _to_gemm(dy)
     dw = _weight_gradient(dy_gemm, cache.x_gemm, cache.w.shape)
@@ -177,6 +186,7 @@ def conv2d_backward(dy, cache):
                   cache.stride, cache.padding, cache.dilation)
     db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
     return dx, dw, db
+    ### END SOLUTION A1
 
 
 # ---------------------------------------------------------------- conv_transpose2d
@@ -214,12 +224,14 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     if min(out_size) < 1:
         raise ValueError(f"{fn}: output size would be {out_size}: padding {padding} is too large "
                          f"for input {tuple(x.shape[2:])} and kernel {kernel}")
+    ### BEGIN SOLUTION A2
     x_gemm = _to_gemm(x)
     y = _scatter(x_gemm, w, x.shape[0], x.shape[2:], out_size, stride, padding, dilation)
     y = _add_bias(y, b)
     cache = _ConvCache("conv_transpose2d", x_gemm, w, b is not None, x.shape, y.shape,
                        stride, padding, dilation)
     return y, cache
+    ### END SOLUTION A2
 
 
 def conv_transpose2d_backward(dy, cache):
@@ -232,9 +244,11 @@ def conv_transpose2d_backward(dy, cache):
     (C_in, C_out, kH, kW), (C_out,) or None. Fresh arrays.
     """
     _check_dy("conv_transpose2d_backward", dy, cache, "conv_transpose2d")
+    ### BEGIN SOLUTION A2
     n, _, h, w = cache.x_shape
     dx_gemm, dy_cols = _correlate(dy.transpose(1, 0, 2, 3), cache.w, cache.stride, cache.padding,
                                   cache.dilation, (h, w))
     dw = _weight_gradient(cache.x_gemm, dy_cols, cache.w.shape)
     db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
     return _from_gemm(dx_gemm, n, (h, w)), dw, db
+    ### END SOLUTION A2

@@ -37,6 +37,7 @@ def unfold_gemm(x_cnhw, kernel_size, stride, padding, dilation, out_size):
     returns (C, kH, kW, N, H_out, W_out). One strided slice copy per kernel offset
     ``(i, j)``: ``kH·kW`` vectorised copies instead of a loop over pixels.
     """
+    ### BEGIN SOLUTION A1
     xp = get_array_module(x_cnhw)
     c, n, h, w = x_cnhw.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = (
@@ -50,6 +51,7 @@ def unfold_gemm(x_cnhw, kernel_size, stride, padding, dilation, out_size):
         for j in range(kw):
             cols[:, i, j] = padded[:, :, rows, _window(j * dw, wo, sw)]
     return cols
+    ### END SOLUTION A1
 
 
 def fold_gemm(cols, output_size, stride, padding, dilation):
@@ -60,6 +62,7 @@ def fold_gemm(cols, output_size, stride, padding, dilation):
 
     cols: (C, kH, kW, N, H_out, W_out); returns (N, C, H, W) with ``(H, W) = output_size``.
     """
+    ### BEGIN SOLUTION A1
     xp = get_array_module(cols)
     c, kh, kw, n, ho, wo = cols.shape
     (h, w), (sh, sw), (ph, pw), (dh, dw) = output_size, stride, padding, dilation
@@ -72,6 +75,7 @@ def fold_gemm(cols, output_size, stride, padding, dilation):
         for j in range(kw):
             padded[:, :, rows, _window(j * dw, wo, sw)] += cols[:, i, j]
     return xp.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
+    ### END SOLUTION A1
 
 
 def _geometry(fn, kernel_size, stride, padding, dilation):
@@ -106,10 +110,12 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     check_array(fn, "x", x, 4, "(N, C, H, W)")
     kernel, stride, padding, dilation = _geometry(fn, kernel_size, stride, padding, dilation)
     out = _positive_output(fn, x.shape[2:], kernel, stride, padding, dilation)
+    ### BEGIN SOLUTION A1
     cols = unfold_gemm(x.transpose(1, 0, 2, 3), kernel, stride, padding, dilation, out)
     n, k = x.shape[0], x.shape[1] * kernel[0] * kernel[1]
     xp = get_array_module(x)
     return xp.ascontiguousarray(cols.reshape(k, n, out[0] * out[1]).transpose(1, 0, 2))
+    ### END SOLUTION A1
 
 
 def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
@@ -134,9 +140,11 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
         raise ValueError(
             f"{fn}: cols.shape[2] must be L = {out[0]}*{out[1]} = {out[0] * out[1]} blocks for "
             f"output_size {size}, got {length}")
+    ### BEGIN SOLUTION A1
     c = k // (kernel[0] * kernel[1])
     gemm = cols.transpose(1, 0, 2).reshape(c, kernel[0], kernel[1], n, out[0], out[1])
     return fold_gemm(gemm, size, stride, padding, dilation)
+    ### END SOLUTION A1
 
 
 def conv2d_matrix(w, input_size, stride=1, padding=0, dilation=1):
@@ -157,6 +165,7 @@ def conv2d_matrix(w, input_size, stride=1, padding=0, dilation=1):
     c_out, c_in, kh, kw = w.shape
     _, stride, padding, dilation = _geometry(fn, (kh, kw), stride, padding, dilation)
     ho, wo = _positive_output(fn, (h, wd), (kh, kw), stride, padding, dilation)
+    ### BEGIN SOLUTION A1
     xp = get_array_module(w)
     # One index grid per axis of (C_out, C_in, kH, kW, H_out, W_out), broadcast together.
     o, c, i, j, p, q = xp.ix_(*(xp.arange(s) for s in (c_out, c_in, kh, kw, ho, wo)))
@@ -169,6 +178,7 @@ def conv2d_matrix(w, input_size, stride=1, padding=0, dilation=1):
     data = xp.broadcast_to(w[:, :, :, :, None, None], shape6)[valid]
     sparse = _sparse_module(xp)
     return sparse.coo_matrix((data, (row, col)), shape=(c_out * ho * wo, c_in * h * wd)).tocsr()
+    ### END SOLUTION A1
 
 
 def _sparse_module(xp):

@@ -49,12 +49,14 @@ def _matmul(a, b):
 
 def _source_coordinates(in_size, out_size, align_corners, scale):
     """Where output pixel ``i`` samples the input, as PyTorch computes it (float64)."""
+    ### BEGIN SOLUTION A2
     dst = np.arange(out_size, dtype=np.float64)
     if align_corners:
         ratio = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
         return dst * ratio
     ratio = 1.0 / scale if scale is not None else in_size / out_size
     return np.maximum((dst + 0.5) * ratio - 0.5, 0.0)  # half-pixel centres, clamped at 0
+    ### END SOLUTION A2
 
 
 def interpolation_matrix(in_size, out_size, align_corners=False, scale=None, xp=None,
@@ -66,6 +68,7 @@ def interpolation_matrix(in_size, out_size, align_corners=False, scale=None, xp=
     for ``align_corners=False`` (``scale = out/in`` unless given), ``i·(in-1)/(out-1)`` for
     ``align_corners=True``.
     """
+    ### BEGIN SOLUTION A2
     source = _source_coordinates(in_size, out_size, align_corners, scale)
     left = np.minimum(np.floor(source).astype(np.int64), in_size - 1)
     right = np.minimum(left + 1, in_size - 1)
@@ -76,6 +79,7 @@ def interpolation_matrix(in_size, out_size, align_corners=False, scale=None, xp=
     np.add.at(matrix, (rows, right), weight_right)  # at the border left == right: weights sum
     xp = np if xp is None else xp
     return xp.asarray(matrix, dtype=dtype)
+    ### END SOLUTION A2
 
 
 def _output_size(fn, in_hw, size, scale_factor):
@@ -116,10 +120,12 @@ def bilinear_upsample_forward(x, size=None, scale_factor=None, align_corners=Fal
     fn = "bilinear_upsample_forward"
     check_array(fn, "x", x, 4, "(N, C, H, W)")
     out, scales = _output_size(fn, x.shape[2:], size, scale_factor)
+    ### BEGIN SOLUTION A2
     xp = get_array_module(x)
     a_h = interpolation_matrix(x.shape[2], out[0], align_corners, scales[0], xp, x.dtype)
     a_w = interpolation_matrix(x.shape[3], out[1], align_corners, scales[1], xp, x.dtype)
     return separable_matmul(x, a_h, a_w), _BilinearCache("bilinear", a_h, a_w, x.shape)
+    ### END SOLUTION A2
 
 
 def bilinear_upsample_backward(dy, cache):
@@ -132,4 +138,6 @@ def bilinear_upsample_backward(dy, cache):
         raise TypeError(f"{fn}: cache must be the cache returned by bilinear_upsample_forward")
     check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
     check_shape(fn, "dy", dy, cache.x_shape[:2] + (cache.a_h.shape[0], cache.a_w.shape[0]))
+    ### BEGIN SOLUTION A2
     return separable_matmul(dy, cache.a_h.T, cache.a_w.T)
+    ### END SOLUTION A2

@@ -58,6 +58,7 @@ def _gradient_to_winners(dy, cache, fn):
     """``dx[winner] += dy`` for every output: one ``bincount``, so repeated winners sum."""
     check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
     check_shape(fn, "dy", dy, cache.flat_indices.shape)
+    ### BEGIN SOLUTION A2
     xp = get_array_module(dy)
     if cache.disjoint:  # no pixel wins twice: a plain scatter is exact and faster
         dx = xp.zeros(math.prod(cache.x_shape), dtype=cache.dtype)
@@ -66,6 +67,7 @@ def _gradient_to_winners(dy, cache, fn):
     size = math.prod(cache.x_shape)
     dx = xp.bincount(cache.flat_indices.ravel(), weights=dy.ravel(), minlength=size)
     return dx.astype(cache.dtype, copy=False).reshape(cache.x_shape)
+    ### END SOLUTION A2
 
 
 def _check_cache(fn, cache, kind):
@@ -104,6 +106,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_indices=Fa
     """
     fn = "max_pool2d_forward"
     kernel, stride, padding, out = _pool_geometry(fn, x, kernel_size, stride, padding)
+    ### BEGIN SOLUTION A2
     xp = get_array_module(x)
     if xp.__name__ == "numpy":
         best, indices = _max_pool_numba(x, kernel, stride, padding, out)
@@ -112,6 +115,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_indices=Fa
     cache = _MaxCache("max_pool2d", _plane_to_flat(xp, indices, x.shape), x.shape, x.dtype,
                       stride[0] >= kernel[0] and stride[1] >= kernel[1])
     return (best, indices, cache) if return_indices else (best, cache)
+    ### END SOLUTION A2
 
 
 def _max_pool_vectorised(x, kernel, stride, padding, out):
@@ -119,6 +123,7 @@ def _max_pool_vectorised(x, kernel, stride, padding, out):
 
     Runs on NumPy and CuPy; returns ``(y, indices)``, indices into each ``H·W`` plane.
     """
+    ### BEGIN SOLUTION A2
     xp = get_array_module(x)
     n, c, h, w = x.shape
     padded = xp.full((n, c, h + 2 * padding[0], w + 2 * padding[1]), -xp.inf, dtype=x.dtype)
@@ -134,10 +139,12 @@ def _max_pool_vectorised(x, kernel, stride, padding, out):
     corner_rows = xp.arange(out[0]).reshape(-1, 1) * stride[0] - padding[0]
     corner_cols = xp.arange(out[1]) * stride[1] - padding[1]
     return best, corner_rows * w + corner_cols + best_shift
+    ### END SOLUTION A2
 
 
 def _max_pool_numba(x, kernel, stride, padding, out):
     """The same max and argmax in one compiled pass (CPU): about 10× the vectorised speed."""
+    ### BEGIN SOLUTION A2
     import numpy as np  # noqa: PLC0415
 
     from . import _numba_kernels as kernels  # noqa: PLC0415  (imports numba: CPU path only)
@@ -147,6 +154,7 @@ def _max_pool_numba(x, kernel, stride, padding, out):
     pool = kernels.max_pool_parallel if x.size >= kernels.PARALLEL_MIN_SIZE else kernels.max_pool_serial
     pool(np.ascontiguousarray(x), kernel, stride, padding, y, indices)
     return y, indices
+    ### END SOLUTION A2
 
 
 def max_pool2d_backward(dy, cache):
@@ -156,7 +164,9 @@ def max_pool2d_backward(dy, cache):
     overlapping windows *accumulate*. dy: (N, C, H_out, W_out); returns dx: (N, C, H, W).
     """
     _check_cache("max_pool2d_backward", cache, "max_pool2d")
+    ### BEGIN SOLUTION A2
     return _gradient_to_winners(dy, cache, "max_pool2d_backward")
+    ### END SOLUTION A2
 
 
 # ---------------------------------------------------------------- max unpooling
@@ -218,11 +228,13 @@ def max_unpool2d_forward(x, indices, kernel_size, stride=None, padding=0, output
             f"{fn}: indices must lie in [0, H_out*W_out) = [0, {plane}) for output size {size}, "
             f"got values in [{int(indices.min())}, {int(indices.max())}]; pass the output_size "
             f"of the pooled input")
+    ### BEGIN SOLUTION A2
     y_shape = x.shape[:2] + size
     flat = _plane_to_flat(xp, indices.astype(xp.int64, copy=False), y_shape)
     y = xp.zeros(y_shape, dtype=x.dtype)
     y.reshape(-1)[flat.ravel()] = x.ravel()
     return y, _UnpoolCache("max_unpool2d", flat, y_shape)
+    ### END SOLUTION A2
 
 
 def max_unpool2d_backward(dy, cache):
@@ -234,7 +246,9 @@ def max_unpool2d_backward(dy, cache):
     _check_cache(fn, cache, "max_unpool2d")
     check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
     check_shape(fn, "dy", dy, cache.y_shape)
+    ### BEGIN SOLUTION A2
     return dy.reshape(-1)[cache.flat_indices]
+    ### END SOLUTION A2
 
 
 # ---------------------------------------------------------------- adaptive pooling

@@ -1,0 +1,74 @@
+"""The course machinery: solution markers, the release, and an isolated autograder.
+
+Nothing in the library imports this package, and this package imports nothing of the
+library: it knows ``minisegnet`` only as files to rewrite and tests to run. Its modules
+import each other relatively, so the grader can load a private copy of it (as
+``_msn_course``) in a process that never imports a submission.
+
+One source of truth
+    The graded bodies in ``minisegnet/`` sit between nbgrader-style markers tagged with the
+    assignment (``### BEGIN SOLUTION A1`` ... ``### END SOLUTION A1``, ``markers.py``). Each
+    ``assignments/aN/`` holds ``assignment.json`` (files students submit, limits, point
+    totals), a README (task, rules, points table), a guiding notebook ``aN.ipynb`` (stored
+    without outputs; cells tagged ``solution`` are stubbed on release), ``tests/probes.py``,
+    ``tests/public/`` and ``tests/hidden/``. Adding an assignment is adding markers and such
+    a folder: nothing here names A1 or A2.
+
+How the parent grades without importing student code (``grading.py``, ``plugin.py``)
+    A test never calls the library directly: it asks for a *probe* by name
+    (``check("conv2d", x=x, w=w, dy=dy)``), a few lines in ``probes.py`` that call the
+    functions under test and return named arrays. In the grader the trusted pytest process
+    (``python -I``, ``--noconftest``, plugin auto-loading off, the tests taken from the
+    grader bundle) sends the probe name, plain parameters (JSON) and input arrays (``.npz``)
+    to a worker process; the worker runs the probe on the student's package and writes the
+    outputs as ``.npz``. The parent reads them back without pickles, as fresh base
+    ``ndarray`` objects (``npzio.py``), checks names, dtypes and shapes, then compares values
+    with the expected outputs it computes itself. Patching NumPy, pytest or builtins, an
+    ``ndarray`` subclass or an object whose ``__eq__`` is always true, reading the caller's
+    frame: all of that happens in the worker, which never holds an expected value, and none
+    of it survives the trip through ``.npz``.
+
+Expected values
+    Public tests: recorded from the solution at release (``tests/public/expected.json`` and
+    ``.npz``, keyed by test and call, checked against a digest of the inputs), shipped to
+    students and used identically by ``pytest assignments/aN``, ``minisegnet check`` and the
+    grader, so check and grade agree. Hidden tests: computed live in the trusted process by
+    the reference solution held in the grader bundle. Inputs come from ``data.py``
+    (integer hashing, exact scaling): the same bits on every machine.
+
+The worker (``sandbox.py``, ``_worker.py``)
+    ``python -I`` in a temporary folder of its own holding only the student edition's package
+    with the submitted files in place, the probes and the worker script; a scrubbed environment, its
+    own session and process group, rlimits (address space, CPU seconds, file size, open
+    files, no core dumps), all capabilities dropped when started as root, ``no_new_privs``,
+    and, where the kernel has Landlock, a ruleset that leaves it the Python installation
+    read-only, its own folder read-write, and nothing else: the grader bundle, hidden tests,
+    recordings and the solution are unreadable (they are never copied into the worker's
+    folder in the first place), TCP is closed, and it cannot signal or ptrace the grader.
+    Running as root with an interpreter others can read, it also drops to ``nobody``. Each
+    test has a wall-clock budget measured by the parent, which kills the whole process group
+    with SIGKILL when it runs out (and reaps escaped children as a subreaper); a crash, an
+    exit, a timeout or a memory error fails that test only, and a fresh worker serves the
+    next one; after a session, any process still living in the worker's folder is killed.
+    Output is drained through a pipe into a capped buffer.
+
+Points
+    Every test carries ``@pytest.mark.points(n)`` and is all or nothing; the public and the
+    hidden totals must match ``assignment.json`` (the release checks). A test may carry
+    ``@pytest.mark.time_limit(seconds)`` to override the assignment's ``time_s``. The manifest lists
+    every test with id, name, points, visibility (``visible`` for public,
+    ``after_due_date`` for hidden) and number (``1.k`` public, ``2.k`` hidden); results hold
+    every manifest test exactly once, 0 points for anything but a pass (including a test
+    that never ran), the score is their sum and the maximum the manifest total.
+
+The student edition's own tests
+    Of ``tests/``, only the allow list in ``assignments/course.json`` ships (tests that touch
+    no graded function and no oracle such as ``tests/reference.py``); the release rejects an
+    allowed test that names a graded function or imports an oracle, and the course's own
+    tests run the shipped ones on the stubs. Everything else in ``tests/`` may exercise graded
+    code through layers and models and stays with the instructor.
+
+Entry points: ``release.release`` (``minisegnet release``), ``grading.check_project``
+(``minisegnet check``), ``grading.grade_batch`` (``minisegnet grade``),
+``gradescope.main`` (``run_autograder``).
+"""

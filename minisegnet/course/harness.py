@@ -1,0 +1,406 @@
+"""What assignment tests are written against: the ``student``, ``expected``, ``check`` and
+``data`` fixtures, and the comparison that decides a test.
+
+A test never imports ``minisegnet``. It builds inputs with ``data`` (the same bits on every
+machine), and asks for a *probe* by name: a small function of ``assignments/aN/tests/
+probes.py`` that calls the library, e.g. runs ``conv2d_forward`` and then
+``conv2d_backward`` and returns ``{"y": ..., "dx": ..., "dw": ...}``. The same test then runs
+in three settings:
+
+* plain ``pytest assignments/aN`` (``assignments/conftest.py``): the probe runs in the
+  pytest process on the student's own code (a normal traceback to debug with); expected
+  values are the recording shipped with the student edition;
+* the isolated runner (``minisegnet check``/``grade``, ``plugin.py``): the probe runs in the
+  confined worker and only plain arrays come back; expected values come from the trusted
+  side: the recording for public tests, the reference solution (live, in the trusted
+  process) for hidden ones;
+* release: in the solution edition, expected values are computed live and recorded.
+
+``check(probe, **inputs)`` runs the probe on both sides and compares every output: same
+names, same dtype, same shape, then the values (exactly for integers, ``allclose`` for
+floats), and fails with a message that says where and, with ``hint=``, what usually causes
+it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .data import Data
+from .errors import GraderError, StudentFailure
+from .npzio import read_npz, write_npz
+
+__all__ = ["student", "expected", "check", "data", "compare", "configure", "test_key",
+           "State", "RECORDING_NAME"]
+
+RECORDING_NAME = "expected"      # tests/public/expected.json + expected.npz
+_STATE = None
+_PLAIN = {}
+
+
+# ---------------------------------------------------------------- arguments
+
+
+def _encode_param(name, value):
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (tuple, list)):
+        return [_encode_param(name, v) for v in value]
+    raise TypeError(f"probe argument {name!r}: {type(value).__name__} is neither an array nor "
+                    f"a plain parameter")
+
+
+def _decode_param(value):
+    if isinstance(value, list):
+        return tuple(_decode_param(v) for v in value)
+    return value
+
+
+def split_arguments(kwargs):
+    """``(arrays, params)``: NumPy arrays travel as ``.npz``, the rest as JSON."""
+    arrays, params = {}, {}
+    for name, value in kwargs.items():
+        if isinstance(value, np.ndarray):
+            arrays[name] = np.asarray(value, order="C")
+        else:
+            params[name] = _encode_param(name, value)
+    return arrays, params
+
+
+def digest(probe, arrays, params) -> str:
+    h = hashlib.sha256(json.dumps({"probe": probe, "params": params}, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = arrays[name]
+        h.update(f"|{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def load_probes(path):
+    path = Path(path)
+    name = f"_msn_probes_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    return module
+
+
+def _plain(value):
+    if hasattr(value, "get") and type(value).__module__.split(".")[0] == "cupy":
+        value = value.get()
+    return np.asarray(value)
+
+
+def run_in_process(probes, functional, probe, arrays, params):
+    """Call a probe here, on copies of the inputs; outputs as plain NumPy arrays."""
+    kwargs = {k: _decode_param(v) for k, v in params.items()}
+    kwargs.update({k: np.array(v, copy=True) for k, v in arrays.items()})
+    result = getattr(probes, probe)(functional, **kwargs)
+    return {str(k): _plain(v) for k, v in result.items() if v is not None}
+
+
+# ---------------------------------------------------------------- the session state
+
+
+def _is_solution_edition(functional_module) -> bool:
+    """Whether the package a module comes from still holds solution markers."""
+    from .markers import is_marker_like  # noqa: PLC0415
+
+    package = Path(functional_module.__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        if "course" in path.relative_to(package).parts:
+            continue
+        try:
+            if any(is_marker_like(line) for line in path.read_text(encoding="utf-8").splitlines()):
+                return True
+        except (OSError, UnicodeDecodeError):
+            continue
+    return False
+
+
+class Recording:
+    """Expected values of the public tests, recorded at release (``expected.json/.npz``)."""
+
+    def __init__(self, json_path):
+        json_path = Path(json_path)
+        index = json.loads(json_path.read_text(encoding="utf-8"))
+        self.calls = index["calls"]
+        self.arrays = read_npz(json_path.with_suffix(".npz"), max_bytes=1 << 30, max_arrays=1 << 20)
+
+    def get(self, key, number, probe, arrays, params):
+        calls = self.calls.get(key)
+        if calls is None:
+            return None
+        if number >= len(calls):
+            raise GraderError(f"{key}: no recorded expected value for call {number + 1} (the test "
+                              f"makes more calls than when it was recorded: was it edited?)")
+        entry = calls[number]
+        if entry["probe"] != probe or entry["digest"] != digest(probe, arrays, params):
+            raise GraderError(f"{key}: the inputs of call {number + 1} ({probe}) differ from the "
+                              f"ones recorded at release (was this public test edited?)")
+        return {name: self.arrays[ref] for name, ref in entry["outputs"].items()}
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = {}
+
+    def add(self, key, probe, arrays, params, outputs):
+        self.calls.setdefault(key, []).append((probe, digest(probe, arrays, params), outputs))
+
+    def write(self, json_path):
+        json_path = Path(json_path)
+        index, arrays, counter = {}, {}, 0
+        for key in sorted(self.calls):
+            entries = []
+            for probe, dig, outputs in self.calls[key]:
+                refs = {}
+                for name in sorted(outputs):
+                    ref = f"c{counter}.{name}"
+                    arrays[ref] = outputs[name]
+                    refs[name] = ref
+                counter += 1
+                entries.append({"probe": probe, "digest": dig, "outputs": refs})
+            index[key] = entries
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps({"version": 1, "calls": index}, indent=1, sort_keys=True)
+                             + "\n", encoding="utf-8")
+        write_npz(json_path.with_suffix(".npz"), arrays)
+
+
+class State:
+    """How this pytest session runs probes and where expected values come from.
+
+    ``worker``: a ``sandbox.Worker`` (isolated mode) or ``None`` (the student's code runs
+    here). ``recording``: path of ``expected.json`` to replay, ``record``: path to record to,
+    ``live``: whether the in-process ``minisegnet`` may serve as the reference.
+    """
+
+    def __init__(self, assignment_dir, worker=None, recording=None, record=None, live=None,
+                 time_s=10.0):
+        self.assignment_dir = Path(assignment_dir).resolve()
+        self.tests_dir = self.assignment_dir / "tests"
+        self.probes = load_probes(self.tests_dir / "probes.py")
+        self.worker = worker
+        self.recording = Recording(recording) if recording and Path(recording).is_file() else None
+        self.recorder = Recorder() if record else None
+        self.record_path = record
+        self.live = live
+        self.time_s = float(time_s)
+        self.outputs = {}      # test key -> what the student's code printed
+        self._functional = None
+
+    def functional(self):
+        if self._functional is None:
+            self._functional = importlib.import_module("minisegnet.functional")
+        return self._functional
+
+    def live_allowed(self) -> bool:
+        if self.live is None:
+            self.live = _is_solution_edition(self.functional())
+        return self.live
+
+    def finish(self):
+        if self.recorder is not None:
+            self.recorder.write(self.record_path)
+        if self.worker is not None:
+            self.worker.close()
+
+
+def configure(state):
+    global _STATE
+    _STATE = state
+
+
+def _state_for(request) -> State:
+    """The configured state (isolated runner), or one per assignment folder (plain pytest)."""
+    if _STATE is not None:
+        return _STATE
+    path = Path(str(request.node.path)).resolve()
+    for parent in path.parents:
+        if (parent / "assignment.json").is_file():
+            if parent not in _PLAIN:
+                recording = parent / "tests" / "public" / f"{RECORDING_NAME}.json"
+                _PLAIN[parent] = State(parent, recording=recording)
+            return _PLAIN[parent]
+    raise GraderError(f"{path} is not inside an assignment folder (no assignment.json)")
+
+
+def test_key(node, state) -> str:
+    """``public/test_x.py::test_name[param]``: the id used by manifests and recordings."""
+    path = Path(str(node.path)).resolve()
+    return f"{path.relative_to(state.tests_dir).as_posix()}::{node.name}"
+
+
+test_key.__test__ = False  # not a test, despite the name
+
+
+# ---------------------------------------------------------------- handles
+
+
+class Student:
+    """``student.run(probe, **inputs) -> {name: array}`` on the submission."""
+
+    def __init__(self, state, key, time_s=None):
+        self.state, self.key = state, key
+        self.budget = state.time_s if time_s is None else float(time_s)
+
+    def run(self, probe, **kwargs):
+        arrays, params = split_arguments(kwargs)
+        worker = self.state.worker
+        if worker is None:
+            return run_in_process(self.state.probes, self.state.functional(), probe, arrays, params)
+        if self.budget <= 0:
+            raise StudentFailure("Time limit exceeded (no time left for this test).",
+                                 category="timeout")
+        mark = worker.output_mark()
+        try:
+            outputs, seconds = worker.call(probe, arrays, params, self.budget)
+            self.budget -= seconds
+            return outputs
+        finally:
+            printed = worker.output_since(mark)
+            if printed:
+                self.state.outputs[self.key] = self.state.outputs.get(self.key, "") + printed
+
+
+class Expected:
+    """``expected.run(probe, **inputs) -> {name: array}`` from the trusted side."""
+
+    def __init__(self, state, key):
+        self.state, self.key = state, key
+        self.calls = 0
+
+    def run(self, probe, **kwargs):
+        arrays, params = split_arguments(kwargs)
+        number, self.calls = self.calls, self.calls + 1
+        state = self.state
+        if state.recording is not None:
+            found = state.recording.get(self.key, number, probe, arrays, params)
+            if found is not None:
+                return found
+        if not state.live_allowed():
+            raise GraderError(
+                f"{self.key}: no recorded expected values for this test, and the minisegnet "
+                f"package here is not the solution edition (hidden tests run only in the grader)")
+        outputs = run_in_process(state.probes, state.functional(), probe, arrays, params)
+        if state.recorder is not None and self.key.startswith("public/"):
+            state.recorder.add(self.key, probe, arrays, params, outputs)
+        return outputs
+
+
+# ---------------------------------------------------------------- comparison
+
+
+def _tolerances(dtype, rtol, atol):
+    if dtype == np.float32 or dtype == np.complex64:
+        return (1e-4 if rtol is None else rtol), (1e-5 if atol is None else atol)
+    return (1e-7 if rtol is None else rtol), (1e-9 if atol is None else atol)
+
+
+def _shown(value) -> str:
+    value = value.item() if hasattr(value, "item") else value
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
+def compare(got: dict, want: dict, what: str = "", hint: str | None = None, rtol=None, atol=None):
+    """Fail (``AssertionError``) unless ``got`` matches ``want`` name by name."""
+    prefix = f"{what}: " if what else ""
+    tail = f"\nHint: {hint}" if hint else ""
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    if missing:
+        raise AssertionError(f"{prefix}no output {missing[0]!r} (got {sorted(got)}){tail}")
+    if extra:
+        raise AssertionError(f"{prefix}unexpected output {extra[0]!r}: it should be None or absent"
+                             f"{tail}")
+    for name in sorted(want):
+        g, w = got[name], want[name]
+        if type(g) is not np.ndarray:
+            raise AssertionError(f"{prefix}{name!r} is a {type(g).__name__}, not an array{tail}")
+        if g.dtype != w.dtype:
+            raise AssertionError(f"{prefix}{name!r} has dtype {g.dtype}, expected {w.dtype} "
+                                 f"(keep the input's dtype){tail}")
+        if g.shape != w.shape:
+            raise AssertionError(f"{prefix}{name!r} has shape {g.shape}, expected {w.shape}{tail}")
+        if w.dtype.kind in "biu":
+            bad = np.argwhere(g != w)
+            if bad.size:
+                index = tuple(int(i) for i in bad[0])
+                raise AssertionError(
+                    f"{prefix}{name!r} differs at {len(bad)} of {w.size} positions; first at "
+                    f"{index}: got {_shown(g[index])}, expected {_shown(w[index])}{tail}")
+            continue
+        r, a = _tolerances(w.dtype, rtol, atol)
+        scale = max(1.0, float(np.max(np.abs(w))) if w.size else 1.0)
+        if not np.all(np.isfinite(g) == np.isfinite(w)):
+            raise AssertionError(f"{prefix}{name!r} has NaN or inf where the expected value is "
+                                 f"finite (or the other way round){tail}")
+        finite = np.isfinite(w)
+        close = np.isclose(g, w, rtol=r, atol=a * scale) | (~finite & (g == w))
+        if not np.all(close):
+            bad = np.argwhere(~close)
+            index = tuple(int(i) for i in bad[0])
+            err = float(np.max(np.abs(np.where(finite, g - w, 0))))
+            raise AssertionError(
+                f"{prefix}{name!r} differs at {len(bad)} of {w.size} positions (largest error "
+                f"{err:.3g}); first at {index}: got {_shown(g[index])}, expected {_shown(w[index])}{tail}")
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def student(request):
+    """Runs probes on the submission: ``student.run("conv2d", x=x, w=w)``."""
+    state = _state_for(request)
+    marker = request.node.get_closest_marker("time_limit")
+    return Student(state, test_key(request.node, state), marker.args[0] if marker else None)
+
+
+@pytest.fixture
+def expected(request):
+    """Runs probes on the trusted side (recorded or reference values)."""
+    state = _state_for(request)
+    return Expected(state, test_key(request.node, state))
+
+
+@pytest.fixture
+def check(student, expected):
+    """``check(probe, hint=..., rtol=..., atol=..., **inputs)``: compare student and expected;
+    returns the student's outputs for further checks."""
+
+    def run(probe, hint=None, rtol=None, atol=None, **kwargs):
+        want = expected.run(probe, **kwargs)
+        got = student.run(probe, **kwargs)
+        compare(got, want, probe, hint, rtol, atol)
+        return got
+
+    return run
+
+
+@pytest.fixture
+def data():
+    """Deterministic inputs: ``data.uniform(shape, seed)``, ``integers``, ``distinct``, ``choice``."""
+    return Data
+
+
+def register_markers(config):
+    config.addinivalue_line("markers", "points(n): the points a graded assignment test is worth")
+    config.addinivalue_line("markers", "time_limit(seconds): this test's wall-clock budget for "
+                                       "the student's code (default: the assignment's time_s)")
