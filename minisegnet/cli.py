@@ -16,28 +16,27 @@ import sys
 from . import __version__
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _integer_parser(minimum, meaning):
+    """An argparse type: an integer of at least ``minimum``, else a clear error."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a {meaning} integer, got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_int = _integer_parser(1, "positive")
+_seed = _integer_parser(0, "non-negative")
 
 
 def _threads(text):
     return "auto" if text == "auto" else _positive_int(text)
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
 
 
 def _add_common(p, default_out):

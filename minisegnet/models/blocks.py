@@ -23,6 +23,14 @@ def conv_bn_relu(in_channels, out_channels, kernel_size=3, stride=1, dilation=1)
     )
 
 
+def _shortcut(in_channels, out_channels, stride):
+    """The identity when shapes match, else a strided 1×1 projection + BN (ResNet's option B)."""
+    if in_channels == out_channels and stride == 1:
+        return nn.Identity()
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                         nn.BatchNorm2d(out_channels))
+
+
 class ResidualBlock(nn.Sequential):
     """He et al.'s basic block: ``y = ReLU(shortcut(x) + body(x))``, i.e.
     ``Sequential(Sum(shortcut, body), ReLU())``.
@@ -44,12 +52,7 @@ class ResidualBlock(nn.Sequential):
             nn.Conv2d(out_channels, out_channels, 3, 1, dilation, dilation, bias=False),
             nn.BatchNorm2d(out_channels),
         )
-        if in_channels == out_channels and stride == 1:
-            shortcut = nn.Identity()
-        else:
-            shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                     nn.BatchNorm2d(out_channels))
-        super().__init__(nn.Sum(shortcut, body), nn.ReLU())
+        super().__init__(nn.Sum(_shortcut(in_channels, out_channels, stride), body), nn.ReLU())
         self.in_channels, self.out_channels = in_channels, out_channels
         self.stride, self.dilation = stride, dilation
 
@@ -75,12 +78,7 @@ class Bottleneck(nn.Sequential):
             nn.ReLU(),
             nn.Conv2d(mid, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels),
         )
-        if in_channels == out_channels and stride == 1:
-            shortcut = nn.Identity()
-        else:
-            shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                     nn.BatchNorm2d(out_channels))
-        super().__init__(nn.Sum(shortcut, body), nn.ReLU())
+        super().__init__(nn.Sum(_shortcut(in_channels, out_channels, stride), body), nn.ReLU())
         self.in_channels, self.out_channels, self.mid_channels = in_channels, out_channels, mid
         self.stride, self.dilation = stride, dilation
 

@@ -40,6 +40,15 @@ def _positive_int(fn, name, value):
     return int(value)
 
 
+def _backward_into_params(layer, backward_op, dy):
+    """Run ``backward_op`` on the layer's cache; add dw, db to its parameters' ``.grad``."""
+    dx, dw, db = backward_op(dy, layer._saved())
+    layer.weight.accumulate_grad(dw)
+    if layer.bias is not None:
+        layer.bias.accumulate_grad(db)
+    return dx
+
+
 # ---------------------------------------------------------------- convolutions
 
 
@@ -76,11 +85,7 @@ class Conv2d(Module):
         return y
 
     def backward(self, dy):
-        dx, dw, db = F.conv2d_backward(dy, self._saved())
-        self.weight.accumulate_grad(dw)
-        if self.bias is not None:
-            self.bias.accumulate_grad(db)
-        return dx
+        return _backward_into_params(self, F.conv2d_backward, dy)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -144,11 +149,7 @@ class ConvTranspose2d(Module):
         return y
 
     def backward(self, dy):
-        dx, dw, db = F.conv_transpose2d_backward(dy, self._saved())
-        self.weight.accumulate_grad(dw)
-        if self.bias is not None:
-            self.bias.accumulate_grad(db)
-        return dx
+        return _backward_into_params(self, F.conv_transpose2d_backward, dy)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
