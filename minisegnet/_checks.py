@@ -49,15 +49,15 @@ def check_same_kind(fn: str, **arrays) -> None:
         raise TypeError(f"{fn}: float32 and float64 arrays mixed ({listing}); use one dtype")
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def pair(fn: str, name: str, value, minimum: int | None = None) -> tuple[int, int]:
     """An ``int`` or ``(h, w)`` pair of ints as a pair, each at least ``minimum``."""
-    if _is_int(value):
+    if is_int(value):
         result = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(is_int, value)):
         result = (int(value[0]), int(value[1]))
     else:
         raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {value!r}")
@@ -90,7 +90,7 @@ def check_number(fn: str, name: str, value, positive: bool = False) -> float:
 
 def check_int(fn: str, name: str, value, minimum: int | None = None) -> int:
     """An ``int`` (not a bool), at least ``minimum``."""
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"{fn}: {name} must be an int, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")

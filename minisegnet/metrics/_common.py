@@ -6,26 +6,11 @@ Every message names the function, the argument, what was expected and what was g
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from .._checks import check_array, check_same_device
+from .._checks import check_array, check_int, check_same_device
 from ..backend import get_array_module, to_numpy
-
-
-def is_int(value) -> bool:
-    """A Python or NumPy integer, but not a ``bool``."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def check_int(fn: str, name: str, value, minimum: int | None = None) -> int:
-    """``value`` is an integer (at least ``minimum``); returned as a Python ``int``."""
-    if not is_int(value):
-        raise TypeError(f"{fn}: {name} must be an int, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def check_optional_int(fn: str, name: str, value) -> int | None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 
+from .._checks import check_int
 from ..backend import get_array_module
 from ._common import (
     as_float,
     bincount,
     check_confusion,
-    check_int,
     check_optional_int,
     check_pair,
     equal_scalar,

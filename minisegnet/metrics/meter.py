@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
+from .._checks import check_int
 from ..backend import to_numpy
-from ._common import check_int, check_optional_int
+from ._common import check_optional_int
 from .confusion import (
     class_accuracy,
     class_frequency,

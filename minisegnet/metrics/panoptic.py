@@ -36,9 +36,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .._checks import check_array, check_same_device
+from .._checks import check_array, check_same_device, is_int
 from ..backend import get_array_module, to_numpy
-from ._common import bincount, check_label_array, clamped_index, equal_scalar, is_int
+from ._common import bincount, check_label_array, clamped_index, equal_scalar
 
 __all__ = ["panoptic_quality", "PanopticMeter", "panoptic_segment_stats"]
 

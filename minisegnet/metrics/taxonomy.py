@@ -18,8 +18,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._checks import check_int, is_int
 from ..backend import get_array_module, is_cupy_array
-from ._common import check_int, check_label_array, clamped_index, is_int
+from ._common import check_label_array, clamped_index
 
 __all__ = ["remap_labels", "mapping_lut", "mapping_from_names", "harmonic_mean"]
 
