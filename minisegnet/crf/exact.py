@@ -21,6 +21,7 @@ def gaussian_block(features, rows, exclude_self=False):
 
     With ``exclude_self`` the diagonal ``j = i`` entries are 0 (the paper's ``j ≠ i``).
     """
+    ### BEGIN SOLUTION A4
     xp = get_array_module(features)
     block = features[rows]
     d2 = xp.zeros((block.shape[0], features.shape[0]), dtype=features.dtype)
@@ -31,6 +32,7 @@ def gaussian_block(features, rows, exclude_self=False):
         local = xp.arange(block.shape[0])
         kernel[local, local + rows.start] = 0
     return kernel
+    ### END SOLUTION A4
 
 
 class ExactKernel:
@@ -56,10 +58,12 @@ class ExactKernel:
             k1 = self.xp.concatenate([gaussian_block(features, rows, exclude_self).sum(axis=1)
                                       for rows in self._blocks()])
         self.row_sums = k1
+        ### BEGIN SOLUTION A4
         if normalization == "symmetric":
             self.scale = 1.0 / self.xp.sqrt(k1 + 1e-20)  # 1e-20 as Krähenbühl: an isolated pixel is 0
         else:
             self.scale = None
+        ### END SOLUTION A4
         self.dense = self._normalised(kernel, slice(0, self.n)) if keep else None
 
     def _blocks(self):
@@ -67,13 +71,16 @@ class ExactKernel:
             yield slice(start, min(start + self.block, self.n))
 
     def _normalised(self, kernel, rows):
+        ### BEGIN SOLUTION A4
         if self.scale is None:
             return kernel
         return self.scale[rows, None] * kernel * self.scale[None, :]
+        ### END SOLUTION A4
 
     def accumulate(self, values, coef, out, base=None, base_coef=0.0, transpose=False):
         """``out = base_coef·base + coef·K̃·values``; values, base, out (N, L) (``out`` may be
         ``base``). ``transpose`` is accepted for the kernels' common interface (``K̃ᵀ = K̃``)."""
+        ### BEGIN SOLUTION A4
         for rows in self._blocks():
             if self.dense is not None:
                 kernel = self.dense[rows]
@@ -85,6 +92,7 @@ class ExactKernel:
             else:
                 out[rows] = base_coef * base[rows] + message
         return out
+        ### END SOLUTION A4
 
     def apply(self, values, transpose=False):
         """``K̃ · values`` (N, L) → (N, L)."""

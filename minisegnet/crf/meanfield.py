@@ -127,11 +127,13 @@ def _softmax(a, sign, out, use_numba):
             k.softmax_serial(a, a.dtype.type(sign), out, fast)
         return out
     xp = get_array_module(a)
+    ### BEGIN SOLUTION A4
     z = sign * a
     z = z - z.max(axis=1, keepdims=True)
     e = xp.exp(z)
     out[...] = e / e.sum(axis=1, keepdims=True)
     return out
+    ### END SOLUTION A4
 
 
 def _softmax_backward(q, g, da, du, use_numba):
@@ -144,9 +146,11 @@ def _softmax_backward(q, g, da, du, use_numba):
         else:
             k.softmax_backward_serial(q, g, da, du)
         return da
+    ### BEGIN SOLUTION A4
     da[...] = q * (g - (q * g).sum(axis=1, keepdims=True))
     du -= da
     return da
+    ### END SOLUTION A4
 
 
 def _transposed(a):
@@ -158,6 +162,7 @@ def _transposed(a):
 def _iterate(unary, kernels, n_iter, keep_history, use_numba):
     """Run the mean field on pixel-major (N, L) energies; returns ``(Q, history)``."""
     xp = get_array_module(unary)
+    ### BEGIN SOLUTION A4
     q = _softmax(unary, -1.0, xp.empty_like(unary), use_numba)
     history = [q] if keep_history else None
     active = [(w, k) for w, k in kernels if w != 0]
@@ -181,6 +186,7 @@ def _iterate(unary, kernels, n_iter, keep_history, use_numba):
         if keep_history:
             history.append(q)
     return q, history
+    ### END SOLUTION A4
 
 
 def _build_kernels(image, dtype, xp, method, params, normalization, exclude_self, use_numba):
@@ -293,6 +299,7 @@ def mean_field_backward(dQ, cache, *, compat_grads=False):
 
     xp = get_array_module(dQ)
     n_labels, h, w = cache.shape
+    ### BEGIN SOLUTION A4
     use_numba = cache.use_numba
     history = cache.history
     if history is None:
@@ -331,3 +338,4 @@ def mean_field_backward(dQ, cache, *, compat_grads=False):
     if compat_grads:
         return dunary, dcompat[0] if dcompat else 0.0, dcompat[1] if dcompat else 0.0
     return dunary
+    ### END SOLUTION A4

@@ -256,7 +256,9 @@ def max_unpool2d_backward(dy, cache):
 
 def _bin_edges(size: int, bins: int):
     """PyTorch's adaptive bins: ``[floor(i·size/bins), ceil((i+1)·size/bins))``."""
+    ### BEGIN SOLUTION A3
     return [((i * size) // bins, -((-(i + 1) * size) // bins)) for i in range(bins)]
+    ### END SOLUTION A3
 
 
 def adaptive_pool_matrix(size: int, bins: int, xp=None, dtype="float64"):
@@ -267,10 +269,12 @@ def adaptive_pool_matrix(size: int, bins: int, xp=None, dtype="float64"):
     """
     if xp is None:
         import numpy as xp  # noqa: PLC0415
+    ### BEGIN SOLUTION A3
     matrix = xp.zeros((bins, size), dtype=dtype)
     for i, (start, end) in enumerate(_bin_edges(size, bins)):
         matrix[i, start:end] = 1.0 / (end - start)
     return matrix
+    ### END SOLUTION A3
 
 
 class _AdaptiveAvgCache(NamedTuple):
@@ -291,11 +295,13 @@ def adaptive_avg_pool2d_forward(x, output_size):
     fn = "adaptive_avg_pool2d_forward"
     check_array(fn, "x", x, 4, "(N, C, H, W)")
     out = pair(fn, "output_size", output_size, minimum=1)
+    ### BEGIN SOLUTION A3
     xp = get_array_module(x)
     pool_h = adaptive_pool_matrix(x.shape[2], out[0], xp, x.dtype)
     pool_w = adaptive_pool_matrix(x.shape[3], out[1], xp, x.dtype)
     y = separable_matmul(x, pool_h, pool_w)
     return y, _AdaptiveAvgCache("adaptive_avg_pool2d", pool_h, pool_w, x.shape)
+    ### END SOLUTION A3
 
 
 def adaptive_avg_pool2d_backward(dy, cache):
@@ -307,7 +313,9 @@ def adaptive_avg_pool2d_backward(dy, cache):
     _check_cache(fn, cache, "adaptive_avg_pool2d")
     check_array(fn, "dy", dy, 4, "(N, C, oh, ow)")
     check_shape(fn, "dy", dy, cache.x_shape[:2] + (cache.pool_h.shape[0], cache.pool_w.shape[0]))
+    ### BEGIN SOLUTION A3
     return separable_matmul(dy, cache.pool_h.T, cache.pool_w.T)
+    ### END SOLUTION A3
 
 
 def adaptive_max_pool2d_forward(x, output_size, return_indices=False):

@@ -79,10 +79,12 @@ def _confusion(xp, pred, target, k, ign, fn):
     counts are summed into a local table that is returned only when every chunk passed:
     a bad label raises and nothing is returned or kept.
     """
+    ### BEGIN SOLUTION A3
     total = xp.zeros((k, k), dtype=xp.int64)
     n = pred.size
     if n == 0:
         return total
+    ### END SOLUTION A3
     chunk = _CHUNK if xp.__name__ == "numpy" else n
     buf = xp.empty(min(chunk, n), dtype=xp.int64) if xp.__name__ == "numpy" else None
     for start in range(0, n, chunk):
@@ -103,6 +105,7 @@ def _bad_target(fn, k, ign, value):
 
 def _count_chunk(xp, p, t, k, ign, buf, fn):
     """The ``(K, K)`` counts of one chunk, its labels checked first."""
+    ### BEGIN SOLUTION A3
     stride = k + 1  # column K: pred == ignore_index (allowed only on ignored target pixels)
     ign_is_class = ign is not None and 0 <= ign < k
 
@@ -155,6 +158,7 @@ def _count_chunk(xp, p, t, k, ign, buf, fn):
             f"target is a class in [0, {k}); a prediction must name a class there"
         )
     return counts[:k, :k]
+    ### END SOLUTION A3
 
 
 # --------------------------------------------------------------------------- from the matrix
@@ -176,8 +180,10 @@ def pixel_accuracy(cm) -> float:
     """
     cm = check_confusion("pixel_accuracy", cm)
     xp = get_array_module(cm)
+    ### BEGIN SOLUTION A3
     total = as_float(cm.sum())
     return as_float(xp.trace(cm)) / total if total > 0 else math.nan
+    ### END SOLUTION A3
 
 
 def class_accuracy(cm):
@@ -188,7 +194,9 @@ def class_accuracy(cm):
     """
     cm = check_confusion("class_accuracy", cm)
     xp = get_array_module(cm)
+    ### BEGIN SOLUTION A3
     return _ratio(xp, xp.diagonal(cm), cm.sum(axis=1))
+    ### END SOLUTION A3
 
 
 def mean_accuracy(cm) -> float:
@@ -198,7 +206,9 @@ def mean_accuracy(cm) -> float:
     Lesson 01 (``lessons/01-task-and-measures.md``).
     """
     cm = check_confusion("mean_accuracy", cm)
+    ### BEGIN SOLUTION A3
     return nanmean(get_array_module(cm), class_accuracy(cm))
+    ### END SOLUTION A3
 
 
 def iou(cm):
@@ -210,8 +220,10 @@ def iou(cm):
     """
     cm = check_confusion("iou", cm)
     xp = get_array_module(cm)
+    ### BEGIN SOLUTION A3
     diag = xp.diagonal(cm)
     return _ratio(xp, diag, cm.sum(axis=1) + cm.sum(axis=0) - diag)
+    ### END SOLUTION A3
 
 
 def mean_iou(cm) -> float:
@@ -222,7 +234,9 @@ def mean_iou(cm) -> float:
     Lesson 01 (``lessons/01-task-and-measures.md``).
     """
     cm = check_confusion("mean_iou", cm)
+    ### BEGIN SOLUTION A3
     return nanmean(get_array_module(cm), iou(cm))
+    ### END SOLUTION A3
 
 
 def class_frequency(cm):
@@ -248,8 +262,10 @@ def frequency_weighted_iou(cm) -> float:
     Lesson 01 (``lessons/01-task-and-measures.md``).
     """
     cm = check_confusion("frequency_weighted_iou", cm)
+    ### BEGIN SOLUTION A3
     freq = class_frequency(cm)
     present = cm.sum(axis=1) > 0
     if not bool(present.any()):
         return math.nan
     return as_float((freq[present] * iou(cm)[present]).sum())
+    ### END SOLUTION A3

@@ -187,8 +187,10 @@ def _group_stats(xp, pred, target, crowd, cats, fn):
             + (f" nor the void_label {cats.void_label}" if cats.void_label is not None else "")
         )
     t_code = _category_index(xp, target[..., 0], ids)
+    ### BEGIN SOLUTION A4
     p_inst = xp.where(is_thing[p_code], pred[..., 1], 0).astype(xp.int64)
     t_inst = xp.where(is_thing[t_code], target[..., 1], 0).astype(xp.int64)
+    ### END SOLUTION A4
     n_t_codes = n_cat + 1
     if crowd is not None:  # crowd pixels of category c: code C + 1 + c, one region per image
         is_crowd = crowd & (t_code != void)
@@ -220,6 +222,7 @@ def _group_stats(xp, pred, target, crowd, cats, fn):
     n_pred = int(p_area.size)
     inter_f = inter.astype(xp.float64)
 
+    ### BEGIN SOLUTION A4
     # |p ∩ void| and |p ∩ crowd region of p's own category|, per predicted segment
     on_void = t_void[pt]
     void_area = bincount(xp, pp[on_void], n_pred, weights=inter_f[on_void])
@@ -248,6 +251,7 @@ def _group_stats(xp, pred, target, crowd, cats, fn):
     fp = bincount(xp, p_kind[spurious], n_cat)
     return (to_numpy(iou_sum[:n_cat]).astype(np.float64), to_numpy(tp[:n_cat]).astype(np.int64),
             to_numpy(fp[:n_cat]).astype(np.int64), to_numpy(fn_count[:n_cat]).astype(np.int64))
+    ### END SOLUTION A4
 
 
 def panoptic_segment_stats(pred, target, things, stuffs, void_label=None, crowd=None) -> dict:
@@ -291,6 +295,7 @@ def _stats(fn, pred, target, cats, crowd):
 
 def _scores(stats: dict, is_thing) -> dict:
     """PQ/SQ/RQ per category and averaged (overall, things, stuff) from summed counts."""
+    ### BEGIN SOLUTION A4
     iou_sum, tp = stats["iou_sum"], stats["tp"].astype(np.float64)
     den = tp + 0.5 * stats["fp"] + 0.5 * stats["fn"]
     occurs = den > 0
@@ -315,6 +320,7 @@ def _scores(stats: dict, is_thing) -> dict:
     }
     return {**overall, "things": average(is_thing), "stuff": average(~is_thing),
             "per_class": per_class}
+    ### END SOLUTION A4
 
 
 def panoptic_quality(pred, target, things, stuffs, void_label=None, crowd=None) -> dict:

@@ -54,6 +54,7 @@ class PyramidPooling(Concat):
             raise ValueError(f"{fn}: in_channels={in_channels} is too small to reduce to "
                              f"in_channels // len(bins) for {len(bins)} bins")
         rng = get_rng(rng)   # one generator for all levels (an int seed would repeat weights)
+        ### BEGIN SOLUTION A3
         levels = [
             ResizeToInput(Sequential(pools[pooling](b),
                                      Conv2d(in_channels, branch_channels, 1, bias=False, rng=rng),
@@ -62,6 +63,7 @@ class PyramidPooling(Concat):
                           align_corners=align_corners)
             for b in bins
         ]
+        ### END SOLUTION A3
         super().__init__(Identity(), *levels)
         self.in_channels, self.bins, self.pooling = in_channels, bins, pooling
         self.reduction, self.align_corners = bool(reduction), bool(align_corners)

@@ -1,0 +1,122 @@
+"""Probes of A3: how the tests call your functions.
+
+Each probe takes the ``minisegnet.functional`` module under test as ``F`` plus plain
+arrays and parameters, calls your functions (and, for the pyramid pooling module, the
+metrics and the training run, the ``minisegnet.nn``, ``minisegnet.metrics`` and
+``minisegnet.train`` modules next to it) and returns their results by name. The
+autograder runs probes in a separate, sandboxed process and compares what comes back
+(arrays only) with the expected values; ``pytest assignments/a3`` runs them in-process.
+"""
+
+import numpy as np
+
+
+def adaptive_avg_pool2d(F, x, output_size, dy=None):
+    """Adaptive average pooling, then (with ``dy``) its backward pass."""
+    y, cache = F.adaptive_avg_pool2d_forward(x, output_size)
+    out = {"y": y}
+    if dy is not None:
+        out["dx"] = F.adaptive_avg_pool2d_backward(dy, cache)
+    return out
+
+
+def adaptive_pool_matrix(F, size, bins):
+    """The ``(bins, size)`` averaging matrix and the bin edges it is built from."""
+    matrix = F.adaptive_pool_matrix(size, bins)
+    return {"matrix": np.asarray(matrix, dtype=np.float64)}
+
+
+def adaptive_max_pool2d(F, x, output_size, dy=None):
+    """Adaptive max pooling: uses your ``_bin_edges``, so it checks the edges directly."""
+    y, indices, cache = F.adaptive_max_pool2d_forward(x, output_size, return_indices=True)
+    out = {"y": y, "indices": indices}
+    if dy is not None:
+        out["dx"] = F.adaptive_max_pool2d_backward(dy, cache)
+    return out
+
+
+def _fill_weights(module):
+    """Deterministic weights, whatever order the levels drew their random numbers in."""
+    for i, p in enumerate(module.parameters()):
+        if p.data.ndim == 4:   # the 1x1 convolutions (BatchNorm keeps gamma 1, beta 0)
+            p.data[...] = np.cos(0.7 * np.arange(p.data.size) + i).reshape(p.data.shape)
+
+
+def pyramid_pooling(F, x, bins, dy=None, pooling="avg", reduction=True, align_corners=False,
+                    training=True):
+    """``nn.PyramidPooling`` forward, then (with ``dy``) backward: ``y``, ``dx``, and the
+    gradients of the levels' 1x1 convolution weights (``dw_1``, ``dw_2``, ... in level order)."""
+    from minisegnet import nn  # noqa: PLC0415
+
+    ppm = nn.PyramidPooling(int(x.shape[1]), bins=tuple(bins), pooling=pooling,
+                            reduction=reduction, align_corners=align_corners, rng=0)
+    ppm.to(dtype=x.dtype)
+    _fill_weights(ppm)
+    if not training:
+        ppm.eval()
+    y = ppm.forward(x)
+    out = {"y": y, "out_channels": np.asarray(ppm.out_channels, dtype=np.int64)}
+    if dy is not None:
+        ppm.zero_grad()
+        out["dx"] = ppm.backward(dy)
+        weights = [p for p in ppm.parameters() if p.data.ndim == 4]
+        for i, p in enumerate(weights, start=1):
+            out[f"dw_{i}"] = p.grad
+    return out
+
+
+def confusion_matrix(F, pred, target, num_classes, ignore_index=255):
+    """``metrics.confusion_matrix``."""
+    from minisegnet import metrics  # noqa: PLC0415
+
+    return {"cm": metrics.confusion_matrix(pred, target, num_classes, ignore_index=ignore_index)}
+
+
+def _with_nan_flags(values):
+    """``name`` with NaN shown as -1, plus ``name_is_nan`` (bool): NaN is part of the answer."""
+    out = {}
+    for name, value in values.items():
+        value = np.asarray(value)
+        if value.dtype.kind == "f":
+            nan = np.isnan(value)
+            out[name] = np.where(nan, -1.0, value).astype(value.dtype)
+            out[f"{name}_is_nan"] = nan
+        else:
+            out[name] = value
+    return out
+
+
+def scores(F, cm):
+    """Every metric read off one confusion matrix (per-class arrays and scalars); NaN is
+    reported as -1 with a ``*_is_nan`` flag next to it."""
+    from minisegnet import metrics  # noqa: PLC0415
+
+    return _with_nan_flags({
+        "iou": metrics.iou(cm),
+        "class_accuracy": metrics.class_accuracy(cm),
+        "mean_iou": np.asarray(metrics.mean_iou(cm), dtype=np.float64),
+        "pixel_accuracy": np.asarray(metrics.pixel_accuracy(cm), dtype=np.float64),
+        "mean_accuracy": np.asarray(metrics.mean_accuracy(cm), dtype=np.float64),
+        "frequency_weighted_iou": np.asarray(metrics.frequency_weighted_iou(cm), dtype=np.float64),
+    })
+
+
+def segmentation_scores(F, pred, target, num_classes, ignore_index=255):
+    """Confusion matrix of a prediction, then its scores."""
+    out = confusion_matrix(F, pred, target, num_classes, ignore_index)
+    out.update(scores(F, out["cm"]))
+    return out
+
+
+def train_pspnet(F, size, n_train, n_val, iterations, widths, seed=0):
+    """Train a small MiniPSPNet on ``context`` from scratch; its validation scores."""
+    from minisegnet import data, models, nn, train  # noqa: PLC0415
+
+    nn.init.seed(seed)
+    train_set = data.make_context(n_train, "train", seed=0, size=size)
+    val_set = data.make_context(n_val, "val", seed=0, size=size)
+    model = models.MiniPSPNet(len(train_set.class_names), widths=tuple(widths))
+    result = train.train(model, train_set, val_set, iterations=iterations, batch_size=8,
+                         base_lr=0.01, seed=seed, progress=False)
+    return {"mean_iou": np.asarray(result["final"]["mean_iou"], dtype=np.float64),
+            "pixel_accuracy": np.asarray(result["final"]["pixel_accuracy"], dtype=np.float64)}
