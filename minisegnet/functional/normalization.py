@@ -48,7 +48,8 @@ def batch_norm2d_forward(x, gamma, beta, running_mean, running_var, training=Tru
     count = x.shape[0] * x.shape[2] * x.shape[3]
     if training and count < 2:
         raise ValueError(f"{fn}: training needs more than 1 value per channel to estimate a "
-                         f"variance, got x of shape {tuple(x.shape)}")
+                         f"variance, got x of shape {tuple(x.shape)} (a 1×1 map needs a batch "
+                         f"of at least 2, or eval mode)")
     if training:
         mean = x.mean(axis=(0, 2, 3))
         var = x.var(axis=(0, 2, 3))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from .containers import Concat, ResizeToInput, Sequential
 from .init import get_rng
 from .layers import AdaptiveAvgPool2d, BatchNorm2d, Conv2d, ReLU
+from .ppm import reject_single_image_batch
 
 __all__ = ["ASPP"]
 
@@ -88,10 +89,7 @@ class ASPP(Sequential):
     def forward(self, x):
         self._check_input(x, self.in_channels)
         if self.image_pooling and self.training and x.shape[0] == 1:
-            raise ValueError(
-                f"ASPP.forward: the image-pooling branch pools to 1×1, and BatchNorm in training "
-                f"mode needs more than one value per channel; got a batch of 1 (input shape "
-                f"{tuple(x.shape)}). Use a batch of at least 2, or eval().")
+            reject_single_image_batch("ASPP.forward", "the image-pooling branch", x)
         return super().forward(x)
 
     def extra_repr(self):

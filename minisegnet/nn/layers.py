@@ -199,11 +199,6 @@ class BatchNorm2d(Module):
 
     def forward(self, x):
         self._check_input(x, self.num_features)
-        n, _, h, w = x.shape
-        if self.training and n * h * w <= 1:
-            raise ValueError(
-                "BatchNorm2d.forward: expected more than 1 value per channel when training, got "
-                f"input shape {tuple(x.shape)} (a 1×1 map needs a batch of at least 2, or eval())")
         momentum = self.momentum
         if momentum is None:   # cumulative moving average: batch k gets weight 1/k
             momentum = 1.0 / (int(self.num_batches_tracked) + 1)

@@ -17,7 +17,17 @@ from .containers import Concat, Identity, ResizeToInput, Sequential
 from .init import get_rng
 from .layers import AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm2d, Conv2d, ReLU
 
-__all__ = ["PyramidPooling"]
+__all__ = ["PyramidPooling", "reject_single_image_batch"]
+
+
+def reject_single_image_batch(fn, branch, x):
+    """Raise the clear error for a branch that pools to 1×1 before a training-mode BatchNorm:
+    with a batch of one it would normalise a single value per channel (PPM's bin 1, ASPP's
+    image pooling). Called before any work, so the message can name the branch."""
+    raise ValueError(
+        f"{fn}: {branch} pools to 1×1, and BatchNorm in training mode needs more than one value "
+        f"per channel; got a batch of 1 (input shape {tuple(x.shape)}). Use a batch of at least "
+        f"2, or eval().")
 
 
 class PyramidPooling(Concat):
@@ -75,10 +85,7 @@ class PyramidPooling(Concat):
         if self.training and x.shape[0] == 1:
             ones = [b for b, level in zip(self.bins, self[1:]) if level.module[0].output_size == (1, 1)]
             if ones:
-                raise ValueError(
-                    f"PyramidPooling.forward: bin {ones[0]} pools to 1×1, and BatchNorm in training "
-                    f"mode needs more than one value per channel; got a batch of 1 (input shape "
-                    f"{tuple(x.shape)}). Use a batch of at least 2, or eval().")
+                reject_single_image_batch("PyramidPooling.forward", f"bin {ones[0]}", x)
         return super().forward(x)
 
     def extra_repr(self):
