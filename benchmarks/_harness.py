@@ -392,6 +392,14 @@ def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
     print(format_table(rows, columns))
 
 
+def print_mismatches(rows: list[dict], tolerance: float, note: str = "") -> None:
+    """Spell out, per output, the errors of every case whose check read MISMATCH."""
+    for row in rows:
+        if row.get("check") == "MISMATCH":
+            detail = ", ".join(f"{k} {v:.1e}" for k, v in row["errors"].items())
+            print(f"MISMATCH {row['name']}: {detail} (tolerance {tolerance:.0e}{note})")
+
+
 def to_jsonable(value):
     """Turn ``Timing`` objects (and dicts/lists of them) into plain JSON values."""
     if isinstance(value, Timing):

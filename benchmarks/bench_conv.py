@@ -215,14 +215,6 @@ def add_rates(row: dict, timings: dict, gemm_gflops: float) -> None:
         row["torch_gemm_frac"] = row["gflop"] / peer / gemm_gflops
 
 
-def print_mismatches(rows: list[dict]) -> None:
-    """Spell out, per output, the errors of every case that failed the check."""
-    for row in rows:
-        if row.get("check") == "MISMATCH":
-            detail = ", ".join(f"{k} {v:.1e}" for k, v in row["errors"].items())
-            print(f"MISMATCH {row['name']}: {detail} (tolerance {TOLERANCE:.0e})")
-
-
 def main() -> int:
     """Run every case, print the table, optionally write JSON; 1 if a check failed."""
     gemm_gflops = H.gemm_rate(ARGS.threads)
@@ -237,7 +229,7 @@ def main() -> int:
         rows.append(run_case(case, gemm_gflops, rng))
         print(f"  done: {rows[-1]['name']}", file=sys.stderr, flush=True)
     H.print_table(rows, COLUMNS)
-    print_mismatches(rows)
+    H.print_mismatches(rows, TOLERANCE)
     if ARGS.json:
         H.write_json(ARGS.json, "bench_conv.py", info, rows)
     return 1 if any(row.get("check") == "MISMATCH" for row in rows) else 0

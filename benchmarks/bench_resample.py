@@ -247,17 +247,6 @@ def add_times(row: dict, timings: dict) -> None:
         row["verdict"] = "PASS" if row["ratio"] <= row["target"] else "MISS"
 
 
-def print_mismatches(rows: list[dict]) -> None:
-    """Spell out, per output, the errors of every case that failed the check."""
-    for row in rows:
-        if row.get("check") == "MISMATCH":
-            detail = ", ".join(f"{k} {v:.1e}" for k, v in row["errors"].items())
-            print(
-                f"MISMATCH {row['name']}: {detail} "
-                f"(tolerance {TOLERANCE:.0e}; indices: fraction that differ, must be 0)"
-            )
-
-
 def main() -> int:
     """Run every case, print the table, optionally write JSON; 1 if a check failed."""
     gemm_gflops = H.gemm_rate(ARGS.threads)
@@ -275,7 +264,7 @@ def main() -> int:
         rows.append(run_case(case, rng))
         print(f"  done: {rows[-1]['name']}", file=sys.stderr, flush=True)
     H.print_table(rows, COLUMNS)
-    print_mismatches(rows)
+    H.print_mismatches(rows, TOLERANCE, '; indices: fraction that differ, must be 0')
     if ARGS.json:
         H.write_json(ARGS.json, "bench_resample.py", info, rows)
     return 1 if any(row.get("check") == "MISMATCH" for row in rows) else 0
