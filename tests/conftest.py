@@ -1,6 +1,8 @@
 """Test configuration: the CuPy test mode.
 
-Run the op tests on the GPU with ``pytest --device=gpu`` or ``MINISEGNET_TEST_DEVICE=gpu``.
+Run the op tests on the GPU with ``pytest --device=gpu`` or ``MINISEGNET_TEST_DEVICE=gpu``,
+and the whole suite on the reference tier with ``pytest --impl=reference`` (or
+``MINISEGNET_IMPL=reference``): see ``minisegnet.backend``.
 Tests that take the ``device`` fixture then receive ``"gpu"`` and build their inputs with
 ``to_dev``; without CuPy or a GPU they skip cleanly. The default is ``"cpu"`` (NumPy).
 """
@@ -21,6 +23,22 @@ def pytest_addoption(parser):
         choices=("cpu", "gpu"),
         help="run the op tests on NumPy (cpu) or CuPy (gpu) arrays",
     )
+    parser.addoption(
+        "--impl",
+        action="store",
+        default=os.environ.get("MINISEGNET_IMPL", "auto"),
+        choices=backend.IMPLS,
+        help="which tier the ops take: auto (fast where it pays), reference (the readable "
+             "tier students write) or fast (wherever one exists)",
+    )
+
+
+def pytest_configure(config):
+    backend.set_impl(config.getoption("--impl"))
+
+
+def pytest_report_header(config):
+    return f"minisegnet: device={config.getoption('--device')} impl={backend.get_impl()}"
 
 
 @pytest.fixture
@@ -41,3 +59,21 @@ def to_dev(device):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def on_both_tiers():
+    """``ref, fast = on_both_tiers(f, *args)``: ``f(*args)`` on the reference, then the fast tier.
+
+    The tier-agreement tests of each op family use it; ``f`` should return fresh arrays
+    (forward outputs and backward gradients) so that the two results can be compared.
+    """
+
+    def run(f, *args, **kwargs):
+        with backend.use_impl("reference"):
+            reference = f(*args, **kwargs)
+        with backend.use_impl("fast"):
+            fast = f(*args, **kwargs)
+        return reference, fast
+
+    return run

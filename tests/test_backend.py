@@ -82,3 +82,41 @@ def test_get_array_module_mixed_numpy_cupy_is_type_error():
     g = backend.to_device(np.zeros(2), "gpu")
     with pytest.raises(TypeError):
         backend.get_array_module(np.zeros(2), g)
+
+
+def test_impl_setting_defaults_nests_and_restores():
+    before = backend.get_impl()
+    assert before in backend.IMPLS
+    with backend.use_impl("reference"):
+        assert backend.get_impl() == "reference"
+        assert backend.fast_tier(np, "json") is None
+        with backend.use_impl("fast"):
+            assert backend.fast_tier(np, "json", worthwhile=False) is not None
+        assert backend.get_impl() == "reference"
+    assert backend.get_impl() == before
+
+
+def test_fast_tier_rules():
+    import json
+
+    with backend.use_impl("auto"):
+        assert backend.fast_tier(np, "json") is json
+        assert backend.fast_tier(np, "json", worthwhile=False) is None
+        assert backend.fast_tier(object(), "json", cpu_only=True) is None  # not NumPy: CuPy
+        assert backend.fast_tier(object(), "json") is json
+    with backend.use_impl("fast"):
+        assert backend.fast_tier(object(), "json", cpu_only=True) is None
+
+
+def test_a_fast_tier_that_is_not_shipped_means_the_reference_tier():
+    """The student edition leaves out the fast tier of graded functions: ops fall back."""
+    with backend.use_impl("fast"):
+        assert backend.fast_tier(np, "minisegnet._no_such_fast_tier") is None
+
+
+def test_impl_rejects_unknown_names():
+    with pytest.raises(ValueError, match="impl must be one of 'auto', 'reference', 'fast'"):
+        backend.set_impl("numba")
+    with pytest.raises(ValueError, match="got 'quick'"):
+        with backend.use_impl("quick"):
+            pass
