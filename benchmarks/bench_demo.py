@@ -39,7 +39,8 @@ import numpy as np  # noqa: E402
 H.set_threads(ARGS.threads)
 
 from minisegnet import data, models, nn, train  # noqa: E402
-from minisegnet.demo import DEMO_SETTINGS, numba_threads  # noqa: E402
+from minisegnet.crf import crf_refine  # noqa: E402
+from minisegnet.demo import DEMO_CRF_PARAMS, DEMO_SETTINGS, numba_threads  # noqa: E402
 
 
 def _time(fn, repeat):
@@ -75,8 +76,8 @@ def stage_timings():
     ds = data.make_context(4, "val", 0, size)
     probs = np.full((4, 5, size, size), 0.2, np.float32)
     with numba_threads(1):
-        train.crf_refine(probs[:1], ds.images[:1])          # compile
-        t = _time(lambda: train.crf_refine(probs, ds.images), repeat) / 4
+        crf_refine(probs[:1], ds.images[:1], **DEMO_CRF_PARAMS)          # compile
+        t = _time(lambda: crf_refine(probs, ds.images, **DEMO_CRF_PARAMS), repeat) / 4
     print(f"{f'dense CRF (5 iterations), {size}×{size}, 1 thread':<46}{1000 * t:>9.1f} ms")
 
 
@@ -96,7 +97,7 @@ def crf_grid(path):
     with numba_threads(1):
         for values in itertools.product(*grid.values()):
             params = dict(zip(grid, values), compat_gaussian=3.0, n_iter=5)
-            q = train.crf_refine(probs, held_out.images, **params)
+            q = crf_refine(probs, held_out.images, **params)
             r = train.evaluate_predictions(q.argmax(1), held_out)
             rows.append((params, r["mean_iou"], r["band"]["pixel_accuracy"], r["boundary_iou"]["mean"]))
             print(f"{values[0]:>6g}{values[1]:>6g}{values[2]:>5g}{values[3]:>6g}"
@@ -106,7 +107,7 @@ def crf_grid(path):
     best = max(ok or rows, key=lambda r: r[2])
     print(f"\nbest band accuracy without lowering mIoU: {best[0]} (mIoU {100 * best[1]:.2f}, band "
           f"acc {100 * best[2]:.2f}, boundary IoU {100 * best[3]:.2f})")
-    print(f"the demo uses: {train.DEMO_CRF_PARAMS}")
+    print(f"the demo uses: {DEMO_CRF_PARAMS}")
 
 
 if __name__ == "__main__":

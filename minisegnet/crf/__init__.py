@@ -4,11 +4,13 @@
 ``mean_field_backward(dQ, cache) -> dunary`` (CRF-as-RNN) with pydensecrf's model and
 parameters; ``method="exact"`` (all pairs, ``exact.py``) or ``"lattice"`` (permutohedral
 lattice, ``lattice.py``). ``unary_from_probabilities`` turns class probabilities into unary
-energies; ``demo_refinement`` and ``refinement_figure`` show a coarse labelling of a real
-photograph refined to follow its edges. Lesson: ``lessons/09-dense-crf.md``.
+energies and ``crf_refine`` refines a batch of softmax outputs; ``demo_refinement`` and
+``refinement_figure`` show a coarse labelling of a real photograph refined to follow its
+edges. Lesson: ``lessons/09-dense-crf.md``.
 """
 
 from .meanfield import mean_field_backward, mean_field_forward, pairwise_features
+from .refine import crf_refine
 from .unary import unary_from_probabilities
 from .viz import demo_refinement, refinement_figure
 
@@ -17,6 +19,7 @@ __all__ = [
     "mean_field_backward",
     "pairwise_features",
     "unary_from_probabilities",
+    "crf_refine",
     "demo_refinement",
     "refinement_figure",
 ]

@@ -4,7 +4,7 @@ Every op follows CS231n's contract: ``out, cache = F.<op>_forward(...)`` and
 ``grads = F.<op>_backward(dout, cache)``. One file per family of ops.
 """
 
-from .activation import relu_backward, relu_forward
+from .activation import relu_backward, relu_forward, softmax
 from .conv import (
     conv2d_backward,
     conv2d_forward,
@@ -78,6 +78,7 @@ __all__ = [
     "receptive_field",
     "relu_backward",
     "relu_forward",
+    "softmax",
     "roi_align",
     "roi_align_backward",
     "roi_align_forward",

@@ -4,6 +4,7 @@
   ``pixel_accuracy``, ``class_accuracy``, ``mean_accuracy``, ``iou``, ``mean_iou``,
   ``frequency_weighted_iou``, ``class_frequency`` (lesson 01);
 * ``SegmentationMeter`` for whole data sets, with a printable table and plots (lesson 01);
+* boundary metrics ``band_metrics`` (trimap accuracy) and ``boundary_iou`` (lessons 01, 09);
 * ``panoptic_quality`` and ``PanopticMeter`` with COCO's ``panopticapi`` rules (lesson 10);
 * ``remap_labels``, ``mapping_lut``, ``mapping_from_names`` to move label maps into a
   unified taxonomy, and ``harmonic_mean`` across test sets (lesson 11).
@@ -12,6 +13,7 @@ Every function takes NumPy or CuPy arrays. Scalars come back as Python floats, p
 arrays in the library of the input. The plots import matplotlib only when called.
 """
 
+from .boundary import band_metrics, boundary_band, boundary_iou, label_edges
 from .confusion import (
     class_accuracy,
     class_frequency,
@@ -36,6 +38,10 @@ __all__ = [
     "mean_iou",
     "frequency_weighted_iou",
     "class_frequency",
+    "label_edges",
+    "boundary_band",
+    "band_metrics",
+    "boundary_iou",
     "SegmentationMeter",
     "format_class_table",
     "panoptic_quality",

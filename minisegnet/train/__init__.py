@@ -5,23 +5,12 @@
   auxiliary loss, periodic validation and checkpoints;
 - ``save_checkpoint`` / ``load_checkpoint`` (checkpoint.py): atomic ``.npz`` files, checked
   names and shapes;
-- ``evaluate``, ``predict_probabilities``, ``band_metrics``, ``boundary_iou``,
-  ``crf_refine`` (evaluate.py).
+- ``evaluate``, ``evaluate_predictions``, ``predict_probabilities`` (evaluate.py); the
+  metrics themselves are ``minisegnet.metrics``'.
 """
 
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-from .evaluate import (
-    DEMO_CRF_PARAMS,
-    band_metrics,
-    boundary_band,
-    boundary_iou,
-    crf_refine,
-    evaluate,
-    evaluate_predictions,
-    label_edges,
-    predict_probabilities,
-    softmax,
-)
+from .evaluate import evaluate, evaluate_predictions, predict_probabilities
 from .loop import TrainConfig, train, train_step
 from .optim import SGD, poly_lr
 
@@ -38,11 +27,4 @@ __all__ = [
     "evaluate",
     "evaluate_predictions",
     "predict_probabilities",
-    "softmax",
-    "label_edges",
-    "boundary_band",
-    "band_metrics",
-    "boundary_iou",
-    "crf_refine",
-    "DEMO_CRF_PARAMS",
 ]

@@ -39,7 +39,7 @@ class CheckpointError(ValueError):
 
 
 def _to_host(a):
-    from ..backend import to_numpy  # noqa: PLC0415
+    from ..backend import to_numpy
 
     return np.array(to_numpy(a), order="C")   # (np.ascontiguousarray would make 0-d arrays 1-d)
 
@@ -50,7 +50,7 @@ def save_checkpoint(path, model, optimizer=None, **meta):
     ``meta``: JSON-serialisable extras (e.g. ``iteration=1000, metrics={...}``). Models
     with a ``config`` attribute (all of ``minisegnet.models``) can be rebuilt from the file.
     """
-    from ..models import model_name  # noqa: PLC0415  (train sits above models)
+    from ..models import model_name  # train sits above models
 
     path = os.fspath(path)
     arrays = {f"model/{k}": _to_host(v) for k, v in model.state_dict().items()}
@@ -141,7 +141,7 @@ def load_checkpoint(path, model=None, optimizer=None):
     """
     meta, model_state, optim_state = read_checkpoint(path)
     if model is None:
-        from ..models import build_model  # noqa: PLC0415
+        from ..models import build_model
 
         if not meta.get("model") or meta.get("config") is None:
             raise CheckpointError(f"{os.fspath(path)!r} does not say which model it holds; pass "

@@ -118,7 +118,7 @@ def train(model, train_set, val_set=None, config=None, **overrides):
 
     bar = None
     if config.progress:
-        from tqdm.auto import tqdm  # noqa: PLC0415
+        from tqdm.auto import tqdm
 
         bar = tqdm(total=config.iterations, desc="train", unit="it", dynamic_ncols=True,
                    leave=False)
