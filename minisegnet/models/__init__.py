@@ -10,12 +10,12 @@ Every model has ``forward(x) -> logits`` ``(N, K, H, W)`` at the input's size,
 one from its name and config (checkpoints store both).
 """
 
-from .blocks import Bottleneck, ResidualBlock, Resize, conv_bn_relu
+from .blocks import Bottleneck, ResidualBlock, conv_bn_relu
 from .fcn import FCN8s
 from .pspnet import MiniPSPNet
 from .unet import UNet
 
-__all__ = ["MiniPSPNet", "FCN8s", "UNet", "ResidualBlock", "Bottleneck", "Resize", "conv_bn_relu",
+__all__ = ["MiniPSPNet", "FCN8s", "UNet", "ResidualBlock", "Bottleneck", "conv_bn_relu",
            "MODELS", "build_model", "model_name"]
 
 MODELS = {"pspnet": MiniPSPNet, "fcn8s": FCN8s, "unet": UNet}

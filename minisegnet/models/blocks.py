@@ -1,15 +1,13 @@
-"""Building blocks shared by the models: conv-BN-ReLU, the residual block, a resize step.
+"""Building blocks shared by the models: conv-BN-ReLU and the residual blocks.
 
-All built from ``minisegnet.nn``; none of them needs a hand-written backward except
-``Resize``, whose output size comes from the caller at run time.
+All built from ``minisegnet.nn`` containers: none of them needs a hand-written backward.
 """
 
 from __future__ import annotations
 
-from .. import functional as F
 from .. import nn
 
-__all__ = ["conv_bn_relu", "ResidualBlock", "Bottleneck", "Resize"]
+__all__ = ["conv_bn_relu", "ResidualBlock", "Bottleneck"]
 
 
 def conv_bn_relu(in_channels, out_channels, kernel_size=3, stride=1, dilation=1):
@@ -85,26 +83,3 @@ class Bottleneck(nn.Sequential):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, mid={self.mid_channels}, "
                 f"stride={self.stride}, dilation={self.dilation}")
-
-
-class Resize(nn.Module):
-    """Bilinear resize to a size given at call time: ``y = resize.forward(x, size)``.
-
-    The models use it for the final upsampling of the scores to the input's ``(H, W)`` and,
-    in FCN-8s, where Caffe's FCN used a ``Crop`` layer: to bring an upsampled map to exactly
-    the size of the skip it is added to (an identity when the sizes already agree).
-    """
-
-    def __init__(self, align_corners=False):
-        super().__init__()
-        self.align_corners = bool(align_corners)
-
-    def forward(self, x, size=None):
-        if size is None:
-            raise ValueError("Resize.forward: give the output size (H, W)")
-        y, self._cache = F.bilinear_upsample_forward(x, size=tuple(int(s) for s in size),
-                                                     align_corners=self.align_corners)
-        return y
-
-    def backward(self, dy):
-        return F.bilinear_upsample_backward(dy, self._saved())

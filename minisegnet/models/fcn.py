@@ -23,7 +23,7 @@ each feed the next stage and a score layer) the two gradients add.
 from __future__ import annotations
 
 from .. import nn
-from .blocks import Resize, conv_bn_relu
+from .blocks import conv_bn_relu
 
 __all__ = ["FCN8s"]
 
@@ -60,7 +60,7 @@ class FCN8s(nn.Module):
         self.score_pool3 = nn.Conv2d(widths[2], num_classes, 1)
         self.up32 = nn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False, init="bilinear")
         self.up16 = nn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False, init="bilinear")
-        self.crop32, self.crop16, self.resize = Resize(), Resize(), Resize()
+        self.crop32, self.crop16, self.resize = nn.Resize(), nn.Resize(), nn.Resize()
 
     def forward(self, x):
         self._check_input(x)

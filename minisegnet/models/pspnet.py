@@ -47,7 +47,7 @@ and head without the pyramid pooling module.
 from __future__ import annotations
 
 from .. import nn
-from .blocks import Bottleneck, ResidualBlock, Resize, conv_bn_relu
+from .blocks import Bottleneck, ResidualBlock, conv_bn_relu
 
 __all__ = ["MiniPSPNet"]
 
@@ -93,11 +93,11 @@ class MiniPSPNet(nn.Module):
             head_in = w3
         self.head = nn.Sequential(conv_bn_relu(head_in, w3, head_kernel),
                                   nn.Conv2d(w3, num_classes, 1))
-        self.resize = Resize()
+        self.resize = nn.Resize()
         if aux:
             self.aux_head = nn.Sequential(conv_bn_relu(w2, w2 // 2, 3),
                                           nn.Conv2d(w2 // 2, num_classes, 1))
-            self.aux_resize = Resize()
+            self.aux_resize = nn.Resize()
         else:
             self.aux_head = None
         self.aux_logits = None

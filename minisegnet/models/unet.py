@@ -18,7 +18,6 @@ alive until the decoder has used them (lesson 08).
 from __future__ import annotations
 
 from .. import nn
-from ..backend import get_array_module
 from .blocks import conv_bn_relu
 
 __all__ = ["UNet"]
@@ -28,26 +27,45 @@ def _double_conv(in_channels, out_channels):
     return nn.Sequential(conv_bn_relu(in_channels, out_channels), conv_bn_relu(out_channels, out_channels))
 
 
-class UNet(nn.Module):
+def _level(channels, inner, inner_channels):
+    """One U-Net level around ``inner``: ``double_conv([x, up(inner(pool(x)))])``.
+
+    x: (N, channels, H, W) → (N, channels, H, W); ``inner`` maps ``channels`` to
+    ``inner_channels`` at half the resolution.
+    """
+    down_and_up = nn.Sequential(nn.MaxPool2d(2), inner,
+                                nn.ConvTranspose2d(inner_channels, channels, 2, 2))
+    return nn.Sequential(nn.Concat(nn.Identity(), down_and_up),   # the skip: [x, up(...)]
+                         _double_conv(2 * channels, channels))
+
+
+class UNet(nn.Sequential):
     """x: (N, in_channels, H, W) → logits (N, num_classes, H, W); H, W divisible by 4.
 
-    ``widths = (w1, w2, w3)``: channels at full, half and quarter resolution.
+    ``widths = (w1, w2, w3)``: channels at full, half and quarter resolution. Built from
+    ``nn`` containers (``Concat(Identity(), ...)`` is the skip), so it needs no hand-written
+    backward; ``enc1``, ``pool1``, ``enc2``, ``pool2``, ``bottleneck``, ``up2``, ``dec2``,
+    ``up1``, ``dec1`` and ``classifier`` name its parts for tracing shapes (lesson 08).
     """
 
     def __init__(self, num_classes, in_channels=3, widths=(16, 32, 64)):
-        super().__init__()
         w1, w2, w3 = (int(w) for w in widths)
+        level2 = _level(w2, _double_conv(w2, w3), w3)
+        level1 = _level(w1, nn.Sequential(_double_conv(w1, w2), level2), w2)
+        super().__init__(_double_conv(in_channels, w1), level1, nn.Conv2d(w1, num_classes, 1))
         self.config = dict(num_classes=num_classes, in_channels=in_channels, widths=[w1, w2, w3])
-        self.enc1 = _double_conv(in_channels, w1)
-        self.pool1 = nn.MaxPool2d(2)
-        self.enc2 = _double_conv(w1, w2)
-        self.pool2 = nn.MaxPool2d(2)
-        self.bottleneck = _double_conv(w2, w3)
-        self.up2 = nn.ConvTranspose2d(w3, w2, 2, 2)
-        self.dec2 = _double_conv(2 * w2, w2)
-        self.up1 = nn.ConvTranspose2d(w2, w1, 2, 2)
-        self.dec1 = _double_conv(2 * w1, w1)
-        self.classifier = nn.Conv2d(w1, num_classes, 1)
+
+    # The named parts, read from the nested containers (properties: no second registration).
+    enc1 = property(lambda self: self[0])
+    pool1 = property(lambda self: self[1][0][1][0])
+    enc2 = property(lambda self: self[1][0][1][1][0])
+    pool2 = property(lambda self: self[1][0][1][1][1][0][1][0])
+    bottleneck = property(lambda self: self[1][0][1][1][1][0][1][1])
+    up2 = property(lambda self: self[1][0][1][1][1][0][1][2])
+    dec2 = property(lambda self: self[1][0][1][1][1][1])
+    up1 = property(lambda self: self[1][0][1][2])
+    dec1 = property(lambda self: self[1][1])
+    classifier = property(lambda self: self[2])
 
     def forward(self, x):
         self._check_input(x)
@@ -55,24 +73,4 @@ class UNet(nn.Module):
         if h % 4 or w % 4:
             raise ValueError(f"UNet.forward: H and W must be divisible by 4 (two 2×2 poolings), "
                              f"got shape {tuple(x.shape)}")
-        xp = get_array_module(x)
-        e1 = self.enc1.forward(x)
-        e2 = self.enc2.forward(self.pool1.forward(e1))
-        b = self.bottleneck.forward(self.pool2.forward(e2))
-        d2 = self.dec2.forward(xp.concatenate([e2, self.up2.forward(b)], axis=1))
-        d1 = self.dec1.forward(xp.concatenate([e1, self.up1.forward(d2)], axis=1))
-        self._cache = (e1.shape[1], e2.shape[1])
-        return self.classifier.forward(d1)
-
-    def backward(self, d_logits):
-        c1, c2 = self._saved()
-        xp = get_array_module(d_logits)
-        d_cat1 = self.dec1.backward(self.classifier.backward(d_logits))
-        d_e1 = d_cat1[:, :c1]                                   # skip share ...
-        d_d2 = self.up1.backward(xp.ascontiguousarray(d_cat1[:, c1:]))   # ... and decoder share
-        d_cat2 = self.dec2.backward(d_d2)
-        d_e2 = d_cat2[:, :c2]
-        d_b = self.up2.backward(xp.ascontiguousarray(d_cat2[:, c2:]))
-        d_e2 = d_e2 + self.pool2.backward(self.bottleneck.backward(d_b))
-        d_e1 = d_e1 + self.pool1.backward(self.enc2.backward(d_e2))
-        return self.enc1.backward(d_e1)
+        return super().forward(x)

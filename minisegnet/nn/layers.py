@@ -29,6 +29,7 @@ __all__ = [
     "UnpoolNearest",
     "UnpoolBedOfNails",
     "Upsample",
+    "Resize",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
 ]
@@ -421,3 +422,28 @@ class Upsample(Module):
     def extra_repr(self):
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
         return f"{what}, mode='bilinear', align_corners={self.align_corners}"
+
+
+class Resize(Module):
+    """Bilinear resize to a size given at call time: ``y = resize.forward(x, size)``.
+
+    ``Upsample`` with the output size chosen per call (x: (N, C, H, W), size ``(H_out, W_out)``
+    → y: (N, C, H_out, W_out)); backward is ``bilinear_upsample_backward``. The models use it
+    for the final upsampling of the scores to the input's ``(H, W)`` and, in FCN-8s, where
+    Caffe's FCN used a ``Crop`` layer: to bring an upsampled map to exactly the size of the
+    skip it is added to (an identity when the sizes already agree).
+    """
+
+    def __init__(self, align_corners=False):
+        super().__init__()
+        self.align_corners = bool(align_corners)
+
+    def forward(self, x, size=None):
+        if size is None:
+            raise ValueError("Resize.forward: give the output size (H, W)")
+        y, self._cache = F.bilinear_upsample_forward(x, size=tuple(int(s) for s in size),
+                                                     align_corners=self.align_corners)
+        return y
+
+    def backward(self, dy):
+        return F.bilinear_upsample_backward(dy, self._saved())
