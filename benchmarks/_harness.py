@@ -136,7 +136,7 @@ def set_thread_env(n: int) -> None:
 def threadpoolctl_or_none():
     """The ``threadpoolctl`` module, or ``None`` if it is not installed."""
     try:
-        import threadpoolctl  # noqa: PLC0415  (optional)
+        import threadpoolctl  # optional
     except ImportError:
         return None
     return threadpoolctl
@@ -145,7 +145,7 @@ def threadpoolctl_or_none():
 def torch_or_none():
     """The ``torch`` module, or ``None`` if PyTorch is not installed (it is optional)."""
     try:
-        import torch  # noqa: PLC0415  (optional peer)
+        import torch  # optional peer
     except ImportError:
         return None
     return torch
@@ -272,7 +272,7 @@ def gemm_rate(threads: int | None = None, n: int = 2048, repeat: int = 7, warmup
     measurement when ``threadpoolctl`` is installed; otherwise the count set through the
     environment before NumPy's import is the one in force.
     """
-    import numpy as np  # noqa: PLC0415  (see the module docstring)
+    import numpy as np  # see the module docstring
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
@@ -295,7 +295,7 @@ def max_rel_error(actual, reference) -> float:
     Dividing by the largest reference magnitude (not element-wise) keeps entries that are
     near zero from blowing the number up. A shape mismatch counts as ``inf``.
     """
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     actual = np.asarray(actual, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
@@ -310,7 +310,7 @@ def max_rel_error(actual, reference) -> float:
 
 def machine_info(threads: int, gemm_gflops: float) -> dict:
     """What a results file needs to be compared with another one."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     torch = torch_or_none()
     return {

@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 from minisegnet.crf import mean_field_backward, mean_field_forward, unary_from_probabilities  # noqa: E402
 
 try:
-    import pydensecrf.densecrf as dcrf  # noqa: E402
+    import pydensecrf.densecrf as dcrf
 except ImportError:  # optional peer
     dcrf = None
 
@@ -78,7 +78,7 @@ GROWTH_SIZES = [(240, 320), (480, 640), (960, 1280)]
 
 def load_image(name: str, size) -> np.ndarray:
     """A bundled photograph, resized (bilinear, anti-aliased) to ``size = (H, W)`` if given."""
-    from skimage import data, transform  # noqa: PLC0415
+    from skimage import data, transform
 
     image = np.asarray(getattr(data, name)())[..., :3]
     if size is not None:

@@ -41,7 +41,7 @@ CONV_CASES = [  # n, c_in, c_out, size, kernel, stride, padding, dilation, outpu
 
 
 def synchronize():
-    import cupy  # noqa: PLC0415
+    import cupy
 
     cupy.cuda.Device().synchronize()
 

@@ -40,8 +40,8 @@ torch = H.torch_or_none()
 H.set_threads(ARGS.threads)
 
 try:  # torchmetrics is an optional peer
-    from torchmetrics.detection import PanopticQuality  # noqa: E402
-    from torchmetrics.functional.classification import multiclass_jaccard_index  # noqa: E402
+    from torchmetrics.detection import PanopticQuality
+    from torchmetrics.functional.classification import multiclass_jaccard_index
 except ImportError:
     PanopticQuality = multiclass_jaccard_index = None
 

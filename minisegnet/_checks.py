@@ -97,6 +97,12 @@ def check_int(fn: str, name: str, value, minimum: int | None = None) -> int:
     return int(value)
 
 
+def check_cache(fn: str, cache, kind: str, forward: str | None = None) -> None:
+    """``cache`` is what the matching forward returned (its ``kind`` field says which op)."""
+    if getattr(cache, "kind", None) != kind:
+        raise TypeError(f"{fn}: cache must be the cache returned by {forward or kind + '_forward'}")
+
+
 def check_choice(fn: str, name: str, value, choices) -> None:
     """``value`` is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:

@@ -103,11 +103,11 @@ def main(argv=None) -> int:
     if getattr(args, "course_handler", None) is not None:  # release, check, grade
         return args.course_handler(args)
     if args.command == "tour":
-        from .showcase import run_showcase  # noqa: PLC0415  (keeps --help instant)
+        from .showcase import run_showcase  # keeps --help instant
 
         return run_showcase(seed=args.seed, quick=args.quick)
 
-    from .demo import GpuUnavailableError, run_ablation, run_demo  # noqa: PLC0415
+    from .demo import GpuUnavailableError, run_ablation, run_demo
 
     try:
         if args.command == "demo":
@@ -178,7 +178,7 @@ def _add_course_commands(commands) -> None:
 
 def _course(name):
     def handler(args):
-        from .course import commands  # noqa: PLC0415  (keeps --help instant)
+        from .course import commands  # keeps --help instant
 
         return getattr(commands, name)(args)
 

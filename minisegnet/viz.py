@@ -23,7 +23,7 @@ __all__ = ["segmentation_grid", "training_curves", "save_figure"]
 
 
 def _figure(figsize):
-    from matplotlib.figure import Figure  # noqa: PLC0415  (lazy: matplotlib is slow to import)
+    from matplotlib.figure import Figure  # lazy: matplotlib is slow to import
 
     return Figure(figsize=figsize, layout="constrained")
 
@@ -56,7 +56,7 @@ def segmentation_grid(images, maps, palette, class_names=None, titles=None, row_
             if j == 0 and row_labels is not None:
                 ax.set_ylabel(row_labels[i], fontsize=8)
     if class_names:
-        from matplotlib.patches import Patch  # noqa: PLC0415
+        from matplotlib.patches import Patch
 
         handles = [Patch(color=np.asarray(palette[c]) / 255.0, label=name)
                    for c, name in enumerate(class_names)]

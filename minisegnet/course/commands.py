@@ -34,7 +34,7 @@ def _limits(args):
 
 
 def run_release(args) -> int:
-    from .release import ReleaseError, release  # noqa: PLC0415
+    from .release import ReleaseError, release
 
     source = Path(args.source).resolve() if args.source else find_project()
     try:
@@ -49,8 +49,8 @@ def run_release(args) -> int:
 
 
 def run_check(args) -> int:
-    from .config import ConfigError  # noqa: PLC0415
-    from .grading import check_project, points_table  # noqa: PLC0415
+    from .config import ConfigError
+    from .grading import check_project, points_table
 
     root = Path(args.root).resolve() if args.root else find_project()
     try:
@@ -72,8 +72,8 @@ def run_check(args) -> int:
 
 
 def run_grade(args) -> int:
-    from .grading import Bundle, grade_batch  # noqa: PLC0415
-    from .release import ReleaseError, release  # noqa: PLC0415
+    from .grading import Bundle, grade_batch
+    from .release import ReleaseError, release
 
     submissions = Path(args.submissions)
     if not submissions.is_dir():

@@ -166,8 +166,8 @@ class Bundle:
     @classmethod
     def from_project(cls, root, assignment) -> Bundle:
         """A project tree (the student edition, or the solution repository) for ``check``."""
-        from .config import load_course  # noqa: PLC0415
-        from .markers import is_marker_like  # noqa: PLC0415
+        from .config import load_course
+        from .markers import is_marker_like
 
         root = Path(root).resolve()
         course = load_course(root)
@@ -352,7 +352,7 @@ def grade_submission(bundle: Bundle, submission, *, hidden=True, limits=None, ov
             tmp, bundle.assignment_dir, paths, worker_dir=worker, replay=bundle.recording,
             live_path=bundle.live_path, limits=limits, landlock=landlock,
             timeout=_session_timeout(bundle, hidden, limits), course_src=bundle.course_src)
-    except Exception as e:  # noqa: BLE001  (a grader fault must not stop a batch)
+    except Exception as e:  # a grader fault must not stop a batch
         console += f"\n[grader] {type(e).__name__}: {e}"
     finally:
         kill_leftovers(work)
@@ -414,7 +414,7 @@ def grade_batch(bundle: Bundle, submissions, out, *, jobs=1, hidden=False, limit
         try:
             results, log = grade_submission(bundle, submissions / student, hidden=hidden,
                                             limits=limits, landlock=landlock)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             results = build_results(bundle, None, hidden, [f"grader error: {e}"], 0.0)
             log = {"error": repr(e)}
         write_json(out / student / "results.json", results)
@@ -424,7 +424,7 @@ def grade_batch(bundle: Bundle, submissions, out, *, jobs=1, hidden=False, limit
     bar = None
     if progress:
         try:
-            from tqdm import tqdm  # noqa: PLC0415
+            from tqdm import tqdm
 
             bar = tqdm(total=len(students), desc=f"grading {bundle.assignment}", unit="submission",
                        file=sys.stderr)

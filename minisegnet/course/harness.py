@@ -119,7 +119,7 @@ def run_in_process(probes, functional, probe, arrays, params):
 
 def _is_solution_edition(functional_module) -> bool:
     """Whether the package a module comes from still holds solution markers."""
-    from .markers import is_marker_like  # noqa: PLC0415
+    from .markers import is_marker_like
 
     package = Path(functional_module.__file__).resolve().parents[1]
     for path in sorted(package.rglob("*.py")):

@@ -87,7 +87,7 @@ def _read_member(name, blob):
             raise NpzError(f"{name}: unsupported .npy version {version}")
     except NpzError:
         raise
-    except Exception as e:  # noqa: BLE001  (any malformed header)
+    except Exception as e:  # any malformed header
         raise NpzError(f"{name}: malformed .npy header ({e})") from None
     if dtype.hasobject or dtype.kind not in ALLOWED_KINDS or dtype.fields is not None:
         raise NpzError(f"{name}: dtype {dtype} is not a plain numeric dtype")
@@ -130,7 +130,7 @@ def read_npz(path, max_bytes: int = 256 << 20, max_arrays: int = 64) -> dict:
             raise NpzError(f"{name}: over the {max_bytes}-byte limit")
         try:
             blob = archive.read(info)
-        except Exception as e:  # noqa: BLE001  (CRC errors, truncation)
+        except Exception as e:  # CRC errors, truncation
             raise NpzError(f"{name}: unreadable member ({e})") from None
         out[name] = _read_member(name, blob)
     return out

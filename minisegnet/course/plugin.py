@@ -52,7 +52,7 @@ def pytest_configure(config):
     limits = json.loads(config.getoption("--course-limits"))
     worker = None
     if config.getoption("--course-worker"):
-        from .sandbox import Worker  # noqa: PLC0415
+        from .sandbox import Worker
 
         worker = Worker(config.getoption("--course-worker"), limits,
                         landlock=not config.getoption("--course-no-landlock"))

@@ -57,7 +57,7 @@ def _become_subreaper() -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(ctypes.c_int(_PR_SET_CHILD_SUBREAPER), ctypes.c_ulong(1), ctypes.c_ulong(0),
                    ctypes.c_ulong(0), ctypes.c_ulong(0))
-    except Exception:  # noqa: BLE001  (not Linux: orphans go to init instead)
+    except Exception:  # not Linux: orphans go to init instead
         pass
 
 

@@ -49,7 +49,7 @@ __all__ = ["LatticeKernel", "build_lattice", "lattice_filter"]
 
 
 def _kernels():
-    from . import _lattice_kernels  # noqa: PLC0415  (imports numba: CPU path only)
+    from . import _lattice_kernels  # imports numba: CPU path only
 
     return _lattice_kernels
 
@@ -173,7 +173,7 @@ class _Lattice:
 def parallel_parts() -> int:
     """The number of Numba threads: parallel kernels split their loops into this many (or a
     few times this many) chunks; 1 means run the serial kernel."""
-    import numba  # noqa: PLC0415  (CPU path only)
+    import numba  # CPU path only
 
     return numba.get_num_threads()
 

@@ -57,6 +57,7 @@ import numpy as np
 
 from .._checks import (
     check_array,
+    check_cache,
     check_choice,
     check_finite_array,
     check_int,
@@ -118,7 +119,7 @@ def pairwise_features(image, sxy, srgb=None):
 def _softmax(a, sign, out, use_numba):
     """``out = softmax(sign·a)`` over axis 1 of (N, L) arrays."""
     if use_numba:
-        from . import _lattice_kernels as k  # noqa: PLC0415  (imports numba: CPU path only)
+        from . import _lattice_kernels as k  # imports numba: CPU path only
 
         fast = a.dtype == np.float32
         if a.size >= k.PARALLEL_MIN_SIZE and parallel_parts() > 1:
@@ -139,7 +140,7 @@ def _softmax(a, sign, out, use_numba):
 def _softmax_backward(q, g, da, du, use_numba):
     """``da = q ⊙ (g − Σ_l q ⊙ g)`` and ``du −= da``; all (N, L)."""
     if use_numba:
-        from . import _lattice_kernels as k  # noqa: PLC0415
+        from . import _lattice_kernels as k
 
         if q.size >= k.PARALLEL_MIN_SIZE and parallel_parts() > 1:
             k.softmax_backward_parallel(q, g, da, du, 4 * parallel_parts())
@@ -287,8 +288,7 @@ def mean_field_backward(dQ, cache, *, compat_grads=False):
     Lesson: ``lessons/09-dense-crf.md``.
     """
     fn = "mean_field_backward"
-    if getattr(cache, "kind", None) != "mean_field":
-        raise TypeError(f"{fn}: cache must be the cache returned by mean_field_forward")
+    check_cache(fn, cache, "mean_field")
     check_array(fn, "dQ", dQ, 3, "(L, H, W)")
     if tuple(dQ.shape) != cache.shape:
         raise ValueError(f"{fn}: dQ must have shape {cache.shape}, got {tuple(dQ.shape)}")

@@ -24,7 +24,7 @@ def load_photo(name="chelsea"):
     """A bundled scikit-image photograph as (H, W, 3) uint8 (``skimage.data.<name>()``)."""
     if name not in PHOTOS:
         raise ValueError(f"load_photo: name must be one of {', '.join(map(repr, PHOTOS))}, got {name!r}")
-    from skimage import data  # noqa: PLC0415  (optional: the images extra)
+    from skimage import data  # optional: the images extra
 
     image = np.asarray(getattr(data, name)())
     return np.ascontiguousarray(image[..., :3]).astype(np.uint8, copy=False)
@@ -129,9 +129,9 @@ def refinement_figure(image, coarse, refined, titles=("photograph", "coarse labe
         check_array(fn, name, lab, 2, "(H, W)", floating=False)
         if tuple(lab.shape) != tuple(image.shape[:2]):
             raise ValueError(f"{fn}: {name} must have shape {tuple(image.shape[:2])}, got {tuple(lab.shape)}")
-    from matplotlib.figure import Figure  # noqa: PLC0415  (optional at import time)
+    from matplotlib.figure import Figure  # optional at import time
 
-    from ..backend import to_numpy  # noqa: PLC0415
+    from ..backend import to_numpy
 
     image, coarse, refined = to_numpy(image), to_numpy(coarse), to_numpy(refined)
     colours = _palette(int(max(coarse.max(), refined.max())) + 1)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .._checks import check_array, check_same_kind, check_shape, pair
+from .._checks import check_array, check_cache, check_same_kind, check_shape
 from ..backend import get_array_module
-from .conv_matrix import _geometry, _positive_output, fold_gemm, unfold_gemm
-from .shapes import conv_out, conv_transpose_out
+from ._gemm import add_bias, from_gemm, to_gemm, weight_gradient
+from .conv_matrix import fold_gemm, unfold_gemm
+from .shapes import checked_conv_output, checked_conv_transpose_output, conv_geometry, conv_out
 
 __all__ = [
     "conv2d_forward",
@@ -45,18 +46,6 @@ class _ConvCache(NamedTuple):
 
 
 # ---------------------------------------------------------------- GEMM-layout helpers
-
-
-def _to_gemm(a):
-    """(N, C, H, W) → (C, N·H·W): channels as rows, every pixel of the batch as a column."""
-    n, c, h, w = a.shape
-    return a.transpose(1, 0, 2, 3).reshape(c, n * h * w)
-
-
-def _from_gemm(m, n, size):
-    """(C, N·H·W) → (N, C, H, W), contiguous."""
-    xp = get_array_module(m)
-    return xp.ascontiguousarray(m.reshape(m.shape[0], n, *size).transpose(1, 0, 2, 3))
 
 
 def _correlate(x_cnhw, w, stride, padding, dilation, out_size):
@@ -90,28 +79,10 @@ def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
         w_conv = get_array_module(w).ascontiguousarray(w_conv)
         y_gemm, _ = _correlate(x_gemm.reshape(c_in, n, *in_size), w_conv, stride,
                                flipped_padding, dilation, out_size)
-        return _from_gemm(y_gemm, n, out_size)
+        return from_gemm(y_gemm, n, out_size)
     cols = w.reshape(c_in, -1).T @ x_gemm
     return fold_gemm(cols.reshape(c_out, kh, kw, n, *in_size), out_size, stride, padding, dilation)
     ### END SOLUTION A1
-
-
-def _weight_gradient(left, right, shape):
-    """``dw₂ = left @ rightᵀ``, reshaped to ``shape``.
-
-    Computed as ``(right @ leftᵀ)ᵀ``: the same numbers, but OpenBLAS runs the tall product
-    (``K × N·L`` times ``N·L × C``) about 1.3× faster than the wide one on these shapes.
-    """
-    ### BEGIN SOLUTION A1
-    xp = get_array_module(left)
-    return xp.ascontiguousarray((right @ left.T).T).reshape(shape)
-    ### END SOLUTION A1
-
-
-def _add_bias(y, b):
-    if b is not None:
-        y += b.reshape(1, -1, 1, 1)
-    return y
 
 
 # ---------------------------------------------------------------- argument checks
@@ -135,8 +106,7 @@ def _check_inputs(fn, x, w, b, w_layout, w_in_axis):
 
 
 def _check_dy(fn, dy, cache, expected_kind):
-    if not isinstance(cache, _ConvCache) or cache.kind != expected_kind:
-        raise TypeError(f"{fn}: cache must be the cache returned by {expected_kind}_forward")
+    check_cache(fn, cache, expected_kind)
     check_array(fn, "dy", dy, 4, "(N, C_out, H_out, W_out)")
     check_shape(fn, "dy", dy, cache.y_shape)
     check_same_kind(fn, dy=dy, w=cache.w)
@@ -158,11 +128,11 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     """
     fn = "conv2d_forward"
     _check_inputs(fn, x, w, b, "(C_out, C_in, kH, kW)", 1)
-    _, stride, padding, dilation = _geometry(fn, w.shape[2:], stride, padding, dilation)
-    out_size = _positive_output(fn, x.shape[2:], w.shape[2:], stride, padding, dilation)
+    _, stride, padding, dilation = conv_geometry(fn, w.shape[2:], stride, padding, dilation)
+    out_size = checked_conv_output(fn, x.shape[2:], w.shape[2:], stride, padding, dilation)
     ### BEGIN SOLUTION A1
     y_gemm, cols = _correlate(x.transpose(1, 0, 2, 3), w, stride, padding, dilation, out_size)
-    y = _add_bias(_from_gemm(y_gemm, x.shape[0], out_size), b)
+    y = add_bias(from_gemm(y_gemm, x.shape[0], out_size), b)
     cache = _ConvCache("conv2d", cols, w, b is not None, x.shape, y.shape, stride, padding, dilation)
     return y, cache
     ### END SOLUTION A1
@@ -180,8 +150,8 @@ def conv2d_backward(dy, cache):
     _check_dy("conv2d_backward", dy, cache, "conv2d")
     ### BEGIN SOLUTION A1
     n = dy.shape[0]
-    dy_gemm = _to_gemm(dy)
-    dw = _weight_gradient(dy_gemm, cache.x_gemm, cache.w.shape)
+    dy_gemm = to_gemm(dy)
+    dw = weight_gradient(dy_gemm, cache.x_gemm, cache.w.shape)
     dx = _scatter(dy_gemm, cache.w, n, dy.shape[2:], cache.x_shape[2:],
                   cache.stride, cache.padding, cache.dilation)
     db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
@@ -190,16 +160,6 @@ def conv2d_backward(dy, cache):
 
 
 # ---------------------------------------------------------------- conv_transpose2d
-
-
-def _check_output_padding(fn, output_padding, stride, dilation):
-    op = pair(fn, "output_padding", output_padding, minimum=0)
-    for axis in (0, 1):
-        if op[axis] >= stride[axis] and op[axis] >= dilation[axis]:
-            raise ValueError(
-                f"{fn}: output_padding must be smaller than stride or dilation, got "
-                f"output_padding={op}, stride={stride}, dilation={dilation}")
-    return op
 
 
 def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1):
@@ -216,18 +176,13 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     """
     fn = "conv_transpose2d_forward"
     _check_inputs(fn, x, w, b, "(C_in, C_out, kH, kW)", 0)
-    kernel, stride, padding, dilation = _geometry(fn, w.shape[2:], stride, padding, dilation)
-    output_padding = _check_output_padding(fn, output_padding, stride, dilation)
-    out_size = tuple(
-        conv_transpose_out(x.shape[2 + a], kernel[a], stride[a], padding[a], output_padding[a],
-                           dilation[a]) for a in (0, 1))
-    if min(out_size) < 1:
-        raise ValueError(f"{fn}: output size would be {out_size}: padding {padding} is too large "
-                         f"for input {tuple(x.shape[2:])} and kernel {kernel}")
+    kernel, stride, padding, dilation = conv_geometry(fn, w.shape[2:], stride, padding, dilation)
+    out_size = checked_conv_transpose_output(fn, x.shape[2:], kernel, stride, padding,
+                                             output_padding, dilation)
     ### BEGIN SOLUTION A2
-    x_gemm = _to_gemm(x)
+    x_gemm = to_gemm(x)
     y = _scatter(x_gemm, w, x.shape[0], x.shape[2:], out_size, stride, padding, dilation)
-    y = _add_bias(y, b)
+    y = add_bias(y, b)
     cache = _ConvCache("conv_transpose2d", x_gemm, w, b is not None, x.shape, y.shape,
                        stride, padding, dilation)
     return y, cache
@@ -248,7 +203,7 @@ def conv_transpose2d_backward(dy, cache):
     n, _, h, w = cache.x_shape
     dx_gemm, dy_cols = _correlate(dy.transpose(1, 0, 2, 3), cache.w, cache.stride, cache.padding,
                                   cache.dilation, (h, w))
-    dw = _weight_gradient(cache.x_gemm, dy_cols, cache.w.shape)
+    dw = weight_gradient(cache.x_gemm, dy_cols, cache.w.shape)
     db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
-    return _from_gemm(dx_gemm, n, (h, w)), dw, db
+    return from_gemm(dx_gemm, n, (h, w)), dw, db
     ### END SOLUTION A2

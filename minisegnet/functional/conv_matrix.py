@@ -18,14 +18,9 @@ from __future__ import annotations
 
 from .._checks import check_array, pair
 from ..backend import get_array_module
-from .shapes import conv_out
+from .shapes import checked_conv_output, conv_geometry, window
 
 __all__ = ["im2col", "col2im", "conv2d_matrix"]
-
-
-def _window(start: int, count: int, step: int) -> slice:
-    """The ``count`` positions ``start, start+step, ...`` as a slice."""
-    return slice(start, start + step * (count - 1) + 1, step)
 
 
 def unfold_gemm(x_cnhw, kernel_size, stride, padding, dilation, out_size):
@@ -47,9 +42,9 @@ def unfold_gemm(x_cnhw, kernel_size, stride, padding, dilation, out_size):
     padded[:, :, ph:ph + h, pw:pw + w] = x_cnhw
     cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x_cnhw.dtype)
     for i in range(kh):
-        rows = _window(i * dh, ho, sh)
+        rows = window(i * dh, ho, sh)
         for j in range(kw):
-            cols[:, i, j] = padded[:, :, rows, _window(j * dw, wo, sw)]
+            cols[:, i, j] = padded[:, :, rows, window(j * dw, wo, sw)]
     return cols
     ### END SOLUTION A1
 
@@ -71,31 +66,11 @@ def fold_gemm(cols, output_size, stride, padding, dilation):
     padded_w = max(w + 2 * pw, (wo - 1) * sw + (kw - 1) * dw + 1)
     padded = xp.zeros((c, n, padded_h, padded_w), dtype=cols.dtype)
     for i in range(kh):
-        rows = _window(i * dh, ho, sh)
+        rows = window(i * dh, ho, sh)
         for j in range(kw):
-            padded[:, :, rows, _window(j * dw, wo, sw)] += cols[:, i, j]
+            padded[:, :, rows, window(j * dw, wo, sw)] += cols[:, i, j]
     return xp.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
     ### END SOLUTION A1
-
-
-def _geometry(fn, kernel_size, stride, padding, dilation):
-    return (
-        pair(fn, "kernel_size", kernel_size, minimum=1),
-        pair(fn, "stride", stride, minimum=1),
-        pair(fn, "padding", padding, minimum=0),
-        pair(fn, "dilation", dilation, minimum=1),
-    )
-
-
-def _positive_output(fn, input_hw, kernel, stride, padding, dilation):
-    out = tuple(conv_out(input_hw[a], kernel[a], stride[a], padding[a], dilation[a]) for a in (0, 1))
-    if min(out) < 1:
-        raise ValueError(
-            f"{fn}: output size would be {out}: the dilated kernel "
-            f"{tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))} does not fit the "
-            f"padded input {tuple(s + 2 * p for s, p in zip(input_hw, padding))}"
-        )
-    return out
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
@@ -108,8 +83,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     """
     fn = "im2col"
     check_array(fn, "x", x, 4, "(N, C, H, W)")
-    kernel, stride, padding, dilation = _geometry(fn, kernel_size, stride, padding, dilation)
-    out = _positive_output(fn, x.shape[2:], kernel, stride, padding, dilation)
+    kernel, stride, padding, dilation = conv_geometry(fn, kernel_size, stride, padding, dilation)
+    out = checked_conv_output(fn, x.shape[2:], kernel, stride, padding, dilation)
     ### BEGIN SOLUTION A1
     cols = unfold_gemm(x.transpose(1, 0, 2, 3), kernel, stride, padding, dilation, out)
     n, k = x.shape[0], x.shape[1] * kernel[0] * kernel[1]
@@ -130,12 +105,12 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
     fn = "col2im"
     check_array(fn, "cols", cols, 3, "(N, C*kH*kW, L)")
     size = pair(fn, "output_size", output_size, minimum=1)
-    kernel, stride, padding, dilation = _geometry(fn, kernel_size, stride, padding, dilation)
+    kernel, stride, padding, dilation = conv_geometry(fn, kernel_size, stride, padding, dilation)
     n, k, length = cols.shape
     if k % (kernel[0] * kernel[1]):
         raise ValueError(
             f"{fn}: cols.shape[1] must be a multiple of kH*kW = {kernel[0] * kernel[1]}, got {k}")
-    out = _positive_output(fn, size, kernel, stride, padding, dilation)
+    out = checked_conv_output(fn, size, kernel, stride, padding, dilation)
     if length != out[0] * out[1]:
         raise ValueError(
             f"{fn}: cols.shape[2] must be L = {out[0]}*{out[1]} = {out[0] * out[1]} blocks for "
@@ -163,8 +138,8 @@ def conv2d_matrix(w, input_size, stride=1, padding=0, dilation=1):
     check_array(fn, "w", w, 4, "(C_out, C_in, kH, kW)")
     h, wd = pair(fn, "input_size", input_size, minimum=1)
     c_out, c_in, kh, kw = w.shape
-    _, stride, padding, dilation = _geometry(fn, (kh, kw), stride, padding, dilation)
-    ho, wo = _positive_output(fn, (h, wd), (kh, kw), stride, padding, dilation)
+    _, stride, padding, dilation = conv_geometry(fn, (kh, kw), stride, padding, dilation)
+    ho, wo = checked_conv_output(fn, (h, wd), (kh, kw), stride, padding, dilation)
     ### BEGIN SOLUTION A1
     xp = get_array_module(w)
     # One index grid per axis of (C_out, C_in, kH, kW, H_out, W_out), broadcast together.
@@ -183,7 +158,7 @@ def conv2d_matrix(w, input_size, stride=1, padding=0, dilation=1):
 
 def _sparse_module(xp):
     if xp.__name__ == "cupy":
-        import cupyx.scipy.sparse as sparse  # noqa: PLC0415
+        import cupyx.scipy.sparse as sparse
     else:
-        import scipy.sparse as sparse  # noqa: PLC0415
+        import scipy.sparse as sparse
     return sparse

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .._checks import check_array, check_finite_array, check_same_kind, check_shape
+from .._checks import check_array, check_cache, check_finite_array, check_same_kind, check_shape
 from ..backend import get_array_module
-from .conv import _add_bias, _from_gemm, _weight_gradient
-from .conv_matrix import _geometry, _positive_output
-from .sampling import _from_rows, _gather, _locate, _nhwc_rows, _position_gradient, _scatter
+from ._bilinear_points import from_rows, gather, locate, nhwc_rows, position_gradient, scatter
+from ._gemm import add_bias, from_gemm, weight_gradient
+from .shapes import checked_conv_output, conv_geometry
 
 __all__ = ["deform_conv2d_forward", "deform_conv2d_backward"]
 
@@ -82,8 +82,8 @@ def _check(fn, x, offset, w, b, mask, stride, padding, dilation):
                          f"(w.shape={tuple(w.shape)})")
     if b is not None and b.shape[0] != w.shape[0]:
         raise ValueError(f"{fn}: b must have length C_out={w.shape[0]}, got shape {tuple(b.shape)}")
-    kernel, stride, padding, dilation = _geometry(fn, w.shape[2:], stride, padding, dilation)
-    out = _positive_output(fn, x.shape[2:], kernel, stride, padding, dilation)
+    kernel, stride, padding, dilation = conv_geometry(fn, w.shape[2:], stride, padding, dilation)
+    out = checked_conv_output(fn, x.shape[2:], kernel, stride, padding, dilation)
     n, k = x.shape[0], kernel[0] * kernel[1]
     if tuple(offset.shape) != (n, 2 * k) + out:
         raise ValueError(
@@ -122,10 +122,10 @@ def deform_conv2d_forward(x, offset, w, b=None, mask=None, stride=1, padding=0, 
     k, length = kernel[0] * kernel[1], out[0] * out[1]
     pos_y, pos_x = _tap_positions(xp, n, kernel, stride, padding, dilation, out, offset, x.dtype)
     batch = xp.repeat(xp.arange(n, dtype=xp.int64), k * length)
-    points = _locate(xp, batch, pos_y.reshape(-1), pos_x.reshape(-1), h, wid, x.dtype)
-    x_rows = _nhwc_rows(x)
+    points = locate(xp, batch, pos_y.reshape(-1), pos_x.reshape(-1), h, wid, x.dtype)
+    x_rows = nhwc_rows(x)
     # Deformable im2col: (N·K·L, C) samples → (C, K, N, L), the GEMM layout of conv2d's columns.
-    samples = xp.ascontiguousarray(_gather(x_rows, points).reshape(n, k, length, c)
+    samples = xp.ascontiguousarray(gather(x_rows, points).reshape(n, k, length, c)
                                    .transpose(3, 1, 0, 2))
     mask_knl = None
     cols = samples
@@ -133,7 +133,7 @@ def deform_conv2d_forward(x, offset, w, b=None, mask=None, stride=1, padding=0, 
         mask_knl = xp.ascontiguousarray(mask.reshape(n, k, length).transpose(1, 0, 2))
         cols = samples * mask_knl[None]
     y_gemm = w.reshape(w.shape[0], -1) @ cols.reshape(c * k, n * length)
-    y = _add_bias(_from_gemm(y_gemm, n, out), b)
+    y = add_bias(from_gemm(y_gemm, n, out), b)
     cache = _DeformCache("deform_conv2d", x_rows, points, samples, mask_knl, w, b is not None,
                          x.shape, y.shape)
     return y, cache
@@ -152,8 +152,7 @@ def deform_conv2d_backward(dy, cache):
     (``None`` for b and mask when they were ``None``).
     """
     fn = "deform_conv2d_backward"
-    if not isinstance(cache, _DeformCache):
-        raise TypeError(f"{fn}: cache must be the cache returned by deform_conv2d_forward")
+    check_cache(fn, cache, "deform_conv2d")
     check_array(fn, "dy", dy, 4, "(N, C_out, H_out, W_out)")
     check_shape(fn, "dy", dy, cache.y_shape)
     check_same_kind(fn, dy=dy, w=cache.w)
@@ -163,7 +162,7 @@ def deform_conv2d_backward(dy, cache):
     c_in, k, _, length = cache.samples.shape
     dy_gemm = dy.transpose(1, 0, 2, 3).reshape(c_out, n * length)
     cols = cache.samples if cache.mask is None else cache.samples * cache.mask[None]
-    dw = _weight_gradient(dy_gemm, cols.reshape(c_in * k, n * length), cache.w.shape)
+    dw = weight_gradient(dy_gemm, cols.reshape(c_in * k, n * length), cache.w.shape)
     db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
     dcols = (cache.w.reshape(c_out, -1).T @ dy_gemm).reshape(c_in, k, n, length)
     dmask = None
@@ -173,7 +172,7 @@ def deform_conv2d_backward(dy, cache):
         dmask = xp.ascontiguousarray(dmask_knl.transpose(1, 0, 2)).reshape(n, k, ho, wo)
         dsamples = dcols * cache.mask[None]
     dv = xp.ascontiguousarray(dsamples.transpose(2, 1, 3, 0)).reshape(n * k * length, c_in)
-    dx = _from_rows(_scatter(dv, cache.points, n * h * wid), cache.x_shape)
-    dpos = _position_gradient(dv, cache.x_rows, cache.points)               # (N·K·L, 2)
+    dx = from_rows(scatter(dv, cache.points, n * h * wid), cache.x_shape)
+    dpos = position_gradient(dv, cache.x_rows, cache.points)               # (N·K·L, 2)
     doffset = xp.ascontiguousarray(dpos.reshape(n, k, length, 2).transpose(0, 1, 3, 2))
     return dx, doffset.reshape(n, 2 * k, ho, wo), dw, db, dmask

@@ -13,14 +13,13 @@ backward is the transpose, no scatter needed. Coordinates follow PyTorch's
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import check_array, check_shape, pair
+from .._checks import check_array, check_cache, check_shape
 from ..backend import get_array_module
+from .shapes import resize_output_size
 
 __all__ = [
     "bilinear_upsample_forward",
@@ -82,24 +81,6 @@ def interpolation_matrix(in_size, out_size, align_corners=False, scale=None, xp=
     ### END SOLUTION A2
 
 
-def _output_size(fn, in_hw, size, scale_factor):
-    if (size is None) == (scale_factor is None):
-        raise ValueError(f"{fn}: give exactly one of size and scale_factor, got size={size!r}, "
-                         f"scale_factor={scale_factor!r}")
-    if size is not None:
-        return pair(fn, "size", size, minimum=1), (None, None)
-    scales = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
-    if len(scales) != 2 or not all(
-            isinstance(s, numbers.Real) and not isinstance(s, bool) and math.isfinite(s) and s > 0
-            for s in scales):
-        raise ValueError(f"{fn}: scale_factor must be a finite positive number or a pair of them, "
-                         f"got {scale_factor!r}")
-    out = tuple(math.floor(n * float(s)) for n, s in zip(in_hw, scales))
-    if min(out) < 1:
-        raise ValueError(f"{fn}: output size floor(in * scale_factor) = {out} must be positive")
-    return out, tuple(float(s) for s in scales)
-
-
 class _BilinearCache(NamedTuple):
     kind: str
     a_h: object
@@ -119,7 +100,7 @@ def bilinear_upsample_forward(x, size=None, scale_factor=None, align_corners=Fal
     """
     fn = "bilinear_upsample_forward"
     check_array(fn, "x", x, 4, "(N, C, H, W)")
-    out, scales = _output_size(fn, x.shape[2:], size, scale_factor)
+    out, scales = resize_output_size(fn, x.shape[2:], size, scale_factor)
     ### BEGIN SOLUTION A2
     xp = get_array_module(x)
     a_h = interpolation_matrix(x.shape[2], out[0], align_corners, scales[0], xp, x.dtype)
@@ -134,8 +115,7 @@ def bilinear_upsample_backward(dy, cache):
     dy: (N, C, H_out, W_out); returns dx: (N, C, H, W).
     """
     fn = "bilinear_upsample_backward"
-    if getattr(cache, "kind", None) != "bilinear":
-        raise TypeError(f"{fn}: cache must be the cache returned by bilinear_upsample_forward")
+    check_cache(fn, cache, "bilinear", "bilinear_upsample_forward")
     check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
     check_shape(fn, "dy", dy, cache.x_shape[:2] + (cache.a_h.shape[0], cache.a_w.shape[0]))
     ### BEGIN SOLUTION A2

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .._checks import check_array, check_same_device, check_same_kind, check_shape
+from .._checks import check_array, check_cache, check_same_device, check_same_kind, check_shape
 from ..backend import get_array_module
 
 __all__ = ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward"]
@@ -84,8 +84,7 @@ def softmax_cross_entropy_backward(dloss, cache):
     ignored ones. dloss: a scalar (or 0-d array); returns dlogits: (N, K, H, W).
     """
     fn = "softmax_cross_entropy_backward"
-    if getattr(cache, "kind", None) != "cross_entropy":
-        raise TypeError(f"{fn}: cache must be the cache returned by softmax_cross_entropy_forward")
+    check_cache(fn, cache, "cross_entropy", "softmax_cross_entropy_forward")
     xp = get_array_module(cache.probabilities)
     if getattr(dloss, "ndim", 0) != 0:
         raise ValueError(f"{fn}: dloss must be a scalar, got shape {tuple(dloss.shape)}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .._checks import check_array, check_same_kind, check_shape
+from .._checks import check_array, check_cache, check_same_kind, check_shape
 
 __all__ = ["batch_norm2d_forward", "batch_norm2d_backward"]
 
@@ -75,8 +75,7 @@ def batch_norm2d_backward(dy, cache):
     dy: (N, C, H, W). Returns ``(dx, dgamma, dbeta)``: (N, C, H, W), (C,), (C,).
     """
     fn = "batch_norm2d_backward"
-    if getattr(cache, "kind", None) != "batch_norm2d":
-        raise TypeError(f"{fn}: cache must be the cache returned by batch_norm2d_forward")
+    check_cache(fn, cache, "batch_norm2d")
     check_array(fn, "dy", dy, 4, "(N, C, H, W)")
     check_shape(fn, "dy", dy, cache.x_hat.shape)
     axes = (0, 2, 3)

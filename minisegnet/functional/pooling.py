@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from .._checks import check_array, check_same_device, check_shape, pair
+from .._checks import check_array, check_cache, check_same_device, check_shape, pair
 from ..backend import get_array_module
 from .interpolate import separable_matmul
-from .shapes import conv_out
+from .shapes import pool_geometry, unpool_output_size, window
 
 __all__ = [
     "max_pool2d_forward",
@@ -41,10 +41,6 @@ class _MaxCache(NamedTuple):
     x_shape: tuple
     dtype: object
     disjoint: bool        # windows cannot overlap (stride >= kernel): every pixel wins at most once
-
-
-def _window(start: int, count: int, step: int) -> slice:
-    return slice(start, start + step * (count - 1) + 1, step)
 
 
 def _plane_to_flat(xp, plane_indices, x_shape):
@@ -70,27 +66,7 @@ def _gradient_to_winners(dy, cache, fn):
     ### END SOLUTION A2
 
 
-def _check_cache(fn, cache, kind):
-    if getattr(cache, "kind", None) != kind:
-        raise TypeError(f"{fn}: cache must be the cache returned by {kind}_forward")
-
-
 # ---------------------------------------------------------------- max pooling
-
-
-def _pool_geometry(fn, x, kernel_size, stride, padding):
-    check_array(fn, "x", x, 4, "(N, C, H, W)")
-    kernel = pair(fn, "kernel_size", kernel_size, minimum=1)
-    stride = kernel if stride is None else pair(fn, "stride", stride, minimum=1)
-    padding = pair(fn, "padding", padding, minimum=0)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{fn}: padding must be at most half the kernel size (kernel_size="
-                         f"{kernel}), got padding={padding}")
-    out = tuple(conv_out(x.shape[2 + a], kernel[a], stride[a], padding[a], 1) for a in (0, 1))
-    if min(out) < 1:
-        raise ValueError(f"{fn}: output size would be {out}: kernel {kernel} does not fit input "
-                         f"{tuple(x.shape[2:])} with padding {padding}")
-    return kernel, stride, padding, out
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_indices=False):
@@ -105,7 +81,8 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_indices=Fa
     input; ties go to the first maximum in row-major window order. Lesson 05.
     """
     fn = "max_pool2d_forward"
-    kernel, stride, padding, out = _pool_geometry(fn, x, kernel_size, stride, padding)
+    check_array(fn, "x", x, 4, "(N, C, H, W)")
+    kernel, stride, padding, out = pool_geometry(fn, x.shape[2:], kernel_size, stride, padding)
     ### BEGIN SOLUTION A2
     xp = get_array_module(x)
     if xp.__name__ == "numpy":
@@ -128,11 +105,11 @@ def _max_pool_vectorised(x, kernel, stride, padding, out):
     n, c, h, w = x.shape
     padded = xp.full((n, c, h + 2 * padding[0], w + 2 * padding[1]), -xp.inf, dtype=x.dtype)
     padded[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
-    best = padded[:, :, _window(0, out[0], stride[0]), _window(0, out[1], stride[1])].copy()
+    best = padded[:, :, window(0, out[0], stride[0]), window(0, out[1], stride[1])].copy()
     best_shift = xp.zeros(best.shape, dtype=xp.int64)  # winner's flat offset from the corner
     for i in range(kernel[0]):
         for j in range(kernel[1]):
-            candidate = padded[:, :, _window(i, out[0], stride[0]), _window(j, out[1], stride[1])]
+            candidate = padded[:, :, window(i, out[0], stride[0]), window(j, out[1], stride[1])]
             better = candidate > best  # strict: the first maximum in row-major order stays
             best = xp.where(better, candidate, best)
             best_shift = xp.where(better, i * w + j, best_shift)
@@ -145,9 +122,9 @@ def _max_pool_vectorised(x, kernel, stride, padding, out):
 def _max_pool_numba(x, kernel, stride, padding, out):
     """The same max and argmax in one compiled pass (CPU): about 10× the vectorised speed."""
     ### BEGIN SOLUTION A2
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
-    from . import _numba_kernels as kernels  # noqa: PLC0415  (imports numba: CPU path only)
+    from . import _numba_kernels as kernels  # imports numba: CPU path only
 
     y = np.empty(x.shape[:2] + out, dtype=x.dtype)
     indices = np.empty(x.shape[:2] + out, dtype=np.int64)
@@ -163,7 +140,7 @@ def max_pool2d_backward(dy, cache):
     ``dx[n, c, h, w] = Σ dy[n, c, p, q]`` over the windows ``(p, q)`` that ``(h, w)`` won:
     overlapping windows *accumulate*. dy: (N, C, H_out, W_out); returns dx: (N, C, H, W).
     """
-    _check_cache("max_pool2d_backward", cache, "max_pool2d")
+    check_cache("max_pool2d_backward", cache, "max_pool2d")
     ### BEGIN SOLUTION A2
     return _gradient_to_winners(dy, cache, "max_pool2d_backward")
     ### END SOLUTION A2
@@ -176,29 +153,6 @@ class _UnpoolCache(NamedTuple):
     kind: str
     flat_indices: object
     y_shape: tuple
-
-
-def _unpool_output_size(fn, x, kernel, stride, padding, output_size):
-    n, c, h, w = x.shape
-    default = ((h - 1) * stride[0] - 2 * padding[0] + kernel[0],
-               (w - 1) * stride[1] - 2 * padding[1] + kernel[1])
-    if output_size is None:
-        size = default
-    else:
-        size = tuple(output_size)
-        if len(size) == 4:
-            if size[:2] != (n, c):
-                raise ValueError(f"{fn}: output_size {size} does not match x's (N, C) = {(n, c)}")
-            size = size[2:]
-        size = pair(fn, "output_size", size, minimum=1)
-        for axis in (0, 1):  # PyTorch's rule: within one stride of the default size
-            if not default[axis] - stride[axis] < size[axis] < default[axis] + stride[axis]:
-                raise ValueError(
-                    f"{fn}: output_size {size} must be within one stride {stride} of the default "
-                    f"size {default} (the sizes a pooling with these parameters comes from)")
-    if min(size) < 1:
-        raise ValueError(f"{fn}: output size would be {size}; give output_size explicitly")
-    return size
 
 
 def max_unpool2d_forward(x, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -220,7 +174,7 @@ def max_unpool2d_forward(x, indices, kernel_size, stride=None, padding=0, output
     kernel = pair(fn, "kernel_size", kernel_size, minimum=1)
     stride = kernel if stride is None else pair(fn, "stride", stride, minimum=1)
     padding = pair(fn, "padding", padding, minimum=0)
-    size = _unpool_output_size(fn, x, kernel, stride, padding, output_size)
+    size = unpool_output_size(fn, x.shape, kernel, stride, padding, output_size)
     xp = get_array_module(x)
     plane = size[0] * size[1]
     if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= plane):
@@ -243,7 +197,7 @@ def max_unpool2d_backward(dy, cache):
     dy: (N, C, H_out, W_out); returns dx: (N, C, H, W).
     """
     fn = "max_unpool2d_backward"
-    _check_cache(fn, cache, "max_unpool2d")
+    check_cache(fn, cache, "max_unpool2d")
     check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
     check_shape(fn, "dy", dy, cache.y_shape)
     ### BEGIN SOLUTION A2
@@ -268,7 +222,7 @@ def adaptive_pool_matrix(size: int, bins: int, xp=None, dtype="float64"):
     ``size`` is not a multiple of ``bins`` and repeat pixels when ``bins > size``.
     """
     if xp is None:
-        import numpy as xp  # noqa: PLC0415
+        import numpy as xp
     ### BEGIN SOLUTION A3
     matrix = xp.zeros((bins, size), dtype=dtype)
     for i, (start, end) in enumerate(_bin_edges(size, bins)):
@@ -310,7 +264,7 @@ def adaptive_avg_pool2d_backward(dy, cache):
     dy: (N, C, oh, ow); returns dx: (N, C, H, W).
     """
     fn = "adaptive_avg_pool2d_backward"
-    _check_cache(fn, cache, "adaptive_avg_pool2d")
+    check_cache(fn, cache, "adaptive_avg_pool2d")
     check_array(fn, "dy", dy, 4, "(N, C, oh, ow)")
     check_shape(fn, "dy", dy, cache.x_shape[:2] + (cache.pool_h.shape[0], cache.pool_w.shape[0]))
     ### BEGIN SOLUTION A3
@@ -351,5 +305,5 @@ def adaptive_max_pool2d_backward(dy, cache):
 
     dy: (N, C, oh, ow); returns dx: (N, C, H, W).
     """
-    _check_cache("adaptive_max_pool2d_backward", cache, "adaptive_max_pool2d")
+    check_cache("adaptive_max_pool2d_backward", cache, "adaptive_max_pool2d")
     return _gradient_to_winners(dy, cache, "adaptive_max_pool2d_backward")

@@ -25,8 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import check_array, check_finite_array, check_same_kind, check_shape, pair
+from .._checks import check_array, check_cache, check_finite_array, check_same_kind, check_shape, pair
 from ..backend import get_array_module, to_numpy
+from ._bilinear_points import Points, from_rows, gather, locate, nhwc_rows, position_gradient, scatter
 
 __all__ = [
     "bilinear_sample_forward",
@@ -37,114 +38,13 @@ __all__ = [
 ]
 
 # The four neighbours of a sample, in the order of their weights below.
-_CORNERS = ((0, 0), (0, 1), (1, 0), (1, 1))
-
-
-# ---------------------------------------------------------------- the core, on flat points
-
-
-class _Points(NamedTuple):
-    """Where M samples read an image batch stored as rows ``(N·H·W, C)`` (NHWC)."""
-
-    rows: object      # (4, M) int64 row index of each corner (0 where the corner is outside)
-    weights: object   # (4, M) bilinear weight of each corner (0 where the corner is outside)
-    inside: object    # (4, M) bool: the corner is a pixel of the image
-    frac: object      # (2, M) fractional parts (ly, lx) of the positions
-
-
-def _locate(xp, batch, cy, cx, height, width, dtype):
-    """The four neighbours of every sample and their bilinear weights.
-
-    batch: (M,) int image index; cy, cx: (M,) positions in pixel units. Positions are first
-    clipped to ``[-2, size + 1]``: beyond ``-1`` or ``size`` every neighbour is outside, so
-    the value and both gradients are zero either way, and the clip keeps ``floor`` in the
-    range of int64.
-    """
-    cy = xp.clip(cy, -2, height + 1)
-    cx = xp.clip(cx, -2, width + 1)
-    y0, x0 = xp.floor(cy), xp.floor(cx)
-    ly, lx = (cy - y0).astype(dtype), (cx - x0).astype(dtype)
-    y0, x0 = y0.astype(xp.int64), x0.astype(xp.int64)
-    weight = {(0, 0): (1 - ly) * (1 - lx), (0, 1): (1 - ly) * lx,
-              (1, 0): ly * (1 - lx), (1, 1): ly * lx}
-    rows, weights, inside = [], [], []
-    for dy, dx in _CORNERS:
-        yy, xx = y0 + dy, x0 + dx
-        ok = (yy >= 0) & (yy < height) & (xx >= 0) & (xx < width)
-        rows.append(xp.where(ok, (batch * height + yy) * width + xx, 0))
-        weights.append(xp.where(ok, weight[dy, dx], 0).astype(dtype, copy=False))
-        inside.append(ok)
-    return _Points(xp.stack(rows), xp.stack(weights), xp.stack(inside), xp.stack([ly, lx]))
-
-
-def _gather(x_rows, points):
-    """Sampled values ``(M, C)``: ``Σ_k weights[k] · x_rows[rows[k]]``."""
-    out = points.weights[0][:, None] * x_rows[points.rows[0]]
-    for k in range(1, 4):
-        out += points.weights[k][:, None] * x_rows[points.rows[k]]
-    return out
-
-
-def _scatter(dv, points, n_rows):
-    """Adjoint of ``_gather``: ``dx_rows[rows[k]] += weights[k] · dv`` (repeats summed).
-
-    This is ``Sᵀ dv`` for the sparse sampling matrix ``S`` (one row per sample, at most four
-    non-zeros): a pixel read by many samples (or by several corners of one sample) gets the
-    sum of their contributions. NumPy builds ``Sᵀ`` as a ``scipy.sparse`` matrix (duplicates
-    summed) and multiplies; CuPy uses one ``bincount`` over the flattened ``(N·H·W·C)``
-    gradient, which is fast on a GPU.
-    """
-    xp = get_array_module(dv)
-    m, c = dv.shape
-    if xp is np:
-        import scipy.sparse as sparse  # noqa: PLC0415
-
-        samples = np.broadcast_to(np.arange(m), points.rows.shape)
-        s_t = sparse.csr_matrix((points.weights.ravel(), (points.rows.ravel(), samples.ravel())),
-                                shape=(n_rows, m))
-        return np.asarray(s_t @ dv, dtype=dv.dtype).reshape(n_rows, c)
-    target = (points.rows[:, :, None] * c + xp.arange(c)).reshape(-1)
-    values = (points.weights[:, :, None] * dv[None]).reshape(-1)
-    dx = xp.bincount(target, weights=values, minlength=n_rows * c)
-    return dx.astype(dv.dtype, copy=False).reshape(n_rows, c)
-
-
-def _position_gradient(dv, x_rows, points):
-    """``d loss / d (y, x)`` of every sample, ``(M, 2)``.
-
-    With ``g_k = <dv, value of corner k>`` (zero for a corner outside the image) and the
-    weights' derivatives: ``∂/∂y = (1-lx)(g₁₀ - g₀₀) + lx(g₁₁ - g₀₁)``,
-    ``∂/∂x = (1-ly)(g₀₁ - g₀₀) + ly(g₁₁ - g₁₀)``. At an integer coordinate the right-hand
-    derivative is used (``floor`` picks the cell to the right), as torchvision does.
-    """
-    xp = get_array_module(dv)
-    g = [xp.where(points.inside[k], (dv * x_rows[points.rows[k]]).sum(axis=1), 0)
-         for k in range(4)]
-    ly, lx = points.frac
-    d_y = (1 - lx) * (g[2] - g[0]) + lx * (g[3] - g[1])
-    d_x = (1 - ly) * (g[1] - g[0]) + ly * (g[3] - g[2])
-    return xp.stack([d_y, d_x], axis=1).astype(dv.dtype, copy=False)
-
-
-def _nhwc_rows(x):
-    """(N, C, H, W) → (N·H·W, C): one row of channels per pixel, so a gather reads rows."""
-    n, c, h, w = x.shape
-    return get_array_module(x).ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * w, c)
-
-
-def _from_rows(rows, shape):
-    """(N·H·W, C) → (N, C, H, W), contiguous."""
-    n, c, h, w = shape
-    return get_array_module(rows).ascontiguousarray(rows.reshape(n, h, w, c).transpose(0, 3, 1, 2))
-
-
 # ---------------------------------------------------------------- bilinear sampling
 
 
 class _SampleCache(NamedTuple):
     kind: str
     x_rows: object
-    points: _Points
+    points: Points
     x_shape: tuple
     coords_shape: tuple
 
@@ -182,9 +82,9 @@ def bilinear_sample_forward(x, coords):
     p = coords.shape[1]
     batch = xp.repeat(xp.arange(n, dtype=xp.int64), p)
     flat = coords.reshape(n * p, 2)
-    points = _locate(xp, batch, flat[:, 0], flat[:, 1], h, w, x.dtype)
-    x_rows = _nhwc_rows(x)
-    values = _gather(x_rows, points)                         # (N·P, C)
+    points = locate(xp, batch, flat[:, 0], flat[:, 1], h, w, x.dtype)
+    x_rows = nhwc_rows(x)
+    values = gather(x_rows, points)                         # (N·P, C)
     y = xp.ascontiguousarray(values.reshape(n, p, c).transpose(0, 2, 1))
     return y, _SampleCache("bilinear_sample", x_rows, points, x.shape, coords.shape)
 
@@ -196,14 +96,13 @@ def bilinear_sample_backward(dy, cache):
     weights (the transpose of the sampling matrix; several samples reading one pixel add).
     ``dcoords[n, p] = (∂/∂Y, ∂/∂X)`` of ``Σ_c dy[n, c, p] · y[n, c, p]``: the weights are
     linear in each coordinate inside a cell, so this is a difference of neighbouring pixel
-    values (see ``_position_gradient``); at an exactly integer coordinate the derivative
+    values (see ``position_gradient``); at an exactly integer coordinate the derivative
     from the right is returned.
 
     dy: (N, C, P); returns ``(dx (N, C, H, W), dcoords (N, P, 2))``.
     """
     fn = "bilinear_sample_backward"
-    if not isinstance(cache, _SampleCache):
-        raise TypeError(f"{fn}: cache must be the cache returned by bilinear_sample_forward")
+    check_cache(fn, cache, "bilinear_sample")
     n, c, h, w = cache.x_shape
     p = cache.coords_shape[1]
     check_array(fn, "dy", dy, 3, "(N, C, P)")
@@ -211,8 +110,8 @@ def bilinear_sample_backward(dy, cache):
     check_same_kind(fn, dy=dy, x=cache.x_rows)
     xp = get_array_module(dy)
     dv = xp.ascontiguousarray(dy.transpose(0, 2, 1)).reshape(n * p, c)
-    dx = _from_rows(_scatter(dv, cache.points, n * h * w), cache.x_shape)
-    dcoords = _position_gradient(dv, cache.x_rows, cache.points).reshape(n, p, 2)
+    dx = from_rows(scatter(dv, cache.points, n * h * w), cache.x_shape)
+    dcoords = position_gradient(dv, cache.x_rows, cache.points).reshape(n, p, 2)
     return dx, dcoords
 
 
@@ -221,7 +120,7 @@ def bilinear_sample_backward(dy, cache):
 
 class _RoICache(NamedTuple):
     kind: str
-    points: _Points
+    points: Points
     grids: tuple       # per box: (grid_h, grid_w) samples per bin
     x_shape: tuple
     dtype: object
@@ -333,9 +232,9 @@ def roi_align_forward(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=2
     def cat(parts, dt):
         return xp.asarray(np.concatenate(parts) if parts else np.zeros(0, dt))
 
-    points = _locate(xp, cat(batch, np.int64), cat(ys, np.float64), cat(xs, np.float64), h, w,
+    points = locate(xp, cat(batch, np.int64), cat(ys, np.float64), cat(xs, np.float64), h, w,
                      x.dtype)
-    values = _gather(_nhwc_rows(x), points)                  # (M, C)
+    values = gather(nhwc_rows(x), points)                  # (M, C)
     y = xp.zeros((len(array), c) + out, dtype=x.dtype)
     start = 0
     for k, (gh, gw) in enumerate(grids):
@@ -355,8 +254,7 @@ def roi_align_backward(dy, cache):
     dy: (K, C, oh, ow); returns dx: (N, C, H, W).
     """
     fn = "roi_align_backward"
-    if not isinstance(cache, _RoICache):
-        raise TypeError(f"{fn}: cache must be the cache returned by roi_align_forward")
+    check_cache(fn, cache, "roi_align")
     n, c, h, w = cache.x_shape
     check_array(fn, "dy", dy, 4, "(K, C, oh, ow)")
     check_shape(fn, "dy", dy, (len(cache.grids), c) + cache.output_size)
@@ -370,7 +268,7 @@ def roi_align_backward(dy, cache):
             share = dy[k].transpose(1, 2, 0)[:, None, :, None, :] / (gh * gw)  # (oh,1,ow,1,C)
             parts.append(xp.broadcast_to(share, (oh, gh, ow, gw, c)).reshape(-1, c))
     dv = xp.concatenate(parts) if parts else xp.zeros((0, c), dtype=dy.dtype)
-    return _from_rows(_scatter(dv, cache.points, n * h * w), cache.x_shape)
+    return from_rows(scatter(dv, cache.points, n * h * w), cache.x_shape)
 
 
 def roi_align(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=True):

@@ -1,10 +1,18 @@
-"""Size arithmetic for convolutions: one place for every output-size formula.
+"""Size arithmetic for convolutions, pooling and resizing: one place for every output-size
+formula and for the checks that an output size makes sense.
+
+The public helpers (``conv_output_size``, ``conv_transpose_output_size``,
+``receptive_field``) take ints or pairs and answer in kind; the others are the ops' own:
+they take the name of the calling function (``fn``) so that an error names it.
 
 Lesson: ``lessons/03-conv-as-matrix.md`` (output sizes) and ``lessons/06-dilated-conv.md``
 (receptive fields).
 """
 
 from __future__ import annotations
+
+import math
+import numbers
 
 from .._checks import pair
 
@@ -19,6 +27,118 @@ def conv_out(n, kernel_size, stride, padding, dilation):
 def conv_transpose_out(n, kernel_size, stride, padding, output_padding, dilation):
     """One axis: ``(n-1)s - 2p + d(k-1) + output_padding + 1`` (no checks)."""
     return (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+def window(start: int, count: int, step: int) -> slice:
+    """The ``count`` positions ``start, start+step, ...`` as a slice."""
+    return slice(start, start + step * (count - 1) + 1, step)
+
+
+def conv_geometry(fn, kernel_size, stride, padding, dilation):
+    """The four size arguments of a convolution as checked ``(h, w)`` pairs."""
+    return (
+        pair(fn, "kernel_size", kernel_size, minimum=1),
+        pair(fn, "stride", stride, minimum=1),
+        pair(fn, "padding", padding, minimum=0),
+        pair(fn, "dilation", dilation, minimum=1),
+    )
+
+
+def checked_conv_output(fn, input_hw, kernel, stride, padding, dilation):
+    """``(H_out, W_out)`` of a convolution; a ``ValueError`` naming ``fn`` if not positive."""
+    out = tuple(conv_out(input_hw[a], kernel[a], stride[a], padding[a], dilation[a]) for a in (0, 1))
+    if min(out) < 1:
+        raise ValueError(
+            f"{fn}: output size would be {out}: the dilated kernel "
+            f"{tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))} does not fit the "
+            f"padded input {tuple(s + 2 * p for s, p in zip(input_hw, padding))}"
+        )
+    return out
+
+
+def _check_output_padding(fn, output_padding, stride, dilation):
+    op = pair(fn, "output_padding", output_padding, minimum=0)
+    for axis in (0, 1):
+        if op[axis] >= stride[axis] and op[axis] >= dilation[axis]:
+            raise ValueError(
+                f"{fn}: output_padding must be smaller than stride or dilation, got "
+                f"output_padding={op}, stride={stride}, dilation={dilation}")
+    return op
+
+
+def checked_conv_transpose_output(fn, input_hw, kernel, stride, padding, output_padding, dilation):
+    """``(H_out, W_out)`` of a transposed convolution, ``output_padding`` checked first
+    (smaller than ``stride`` or ``dilation`` on each axis, as PyTorch); a ``ValueError``
+    naming ``fn`` if the size is not positive."""
+    output_padding = _check_output_padding(fn, output_padding, stride, dilation)
+    out_size = tuple(
+        conv_transpose_out(input_hw[a], kernel[a], stride[a], padding[a], output_padding[a],
+                           dilation[a]) for a in (0, 1))
+    if min(out_size) < 1:
+        raise ValueError(f"{fn}: output size would be {out_size}: padding {padding} is too large "
+                         f"for input {tuple(input_hw)} and kernel {kernel}")
+    return out_size
+
+
+def pool_geometry(fn, input_hw, kernel_size, stride, padding):
+    """Checked ``(kernel, stride, padding, (H_out, W_out))`` of a max pooling (stride defaults to
+    the kernel; padding at most half the kernel, as PyTorch)."""
+    kernel = pair(fn, "kernel_size", kernel_size, minimum=1)
+    stride = kernel if stride is None else pair(fn, "stride", stride, minimum=1)
+    padding = pair(fn, "padding", padding, minimum=0)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{fn}: padding must be at most half the kernel size (kernel_size="
+                         f"{kernel}), got padding={padding}")
+    out = tuple(conv_out(input_hw[a], kernel[a], stride[a], padding[a], 1) for a in (0, 1))
+    if min(out) < 1:
+        raise ValueError(f"{fn}: output size would be {out}: kernel {kernel} does not fit input "
+                         f"{tuple(input_hw)} with padding {padding}")
+    return kernel, stride, padding, out
+
+
+def unpool_output_size(fn, x_shape, kernel, stride, padding, output_size):
+    """Output ``(H_out, W_out)`` of a max unpooling: ``(H-1)·s - 2p + k`` or a checked
+    ``output_size`` (``(H, W)`` or ``(N, C, H, W)``) within one stride of it, as PyTorch."""
+    n, c, h, w = x_shape
+    default = ((h - 1) * stride[0] - 2 * padding[0] + kernel[0],
+               (w - 1) * stride[1] - 2 * padding[1] + kernel[1])
+    if output_size is None:
+        size = default
+    else:
+        size = tuple(output_size)
+        if len(size) == 4:
+            if size[:2] != (n, c):
+                raise ValueError(f"{fn}: output_size {size} does not match x's (N, C) = {(n, c)}")
+            size = size[2:]
+        size = pair(fn, "output_size", size, minimum=1)
+        for axis in (0, 1):  # PyTorch's rule: within one stride of the default size
+            if not default[axis] - stride[axis] < size[axis] < default[axis] + stride[axis]:
+                raise ValueError(
+                    f"{fn}: output_size {size} must be within one stride {stride} of the default "
+                    f"size {default} (the sizes a pooling with these parameters comes from)")
+    if min(size) < 1:
+        raise ValueError(f"{fn}: output size would be {size}; give output_size explicitly")
+    return size
+
+
+def resize_output_size(fn, in_hw, size, scale_factor):
+    """``((H_out, W_out), scales)`` of a resize given exactly one of ``size`` and ``scale_factor``
+    (output ``floor(in·s)``; ``scales`` is ``(None, None)`` when ``size`` was given)."""
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{fn}: give exactly one of size and scale_factor, got size={size!r}, "
+                         f"scale_factor={scale_factor!r}")
+    if size is not None:
+        return pair(fn, "size", size, minimum=1), (None, None)
+    scales = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
+    if len(scales) != 2 or not all(
+            isinstance(s, numbers.Real) and not isinstance(s, bool) and math.isfinite(s) and s > 0
+            for s in scales):
+        raise ValueError(f"{fn}: scale_factor must be a finite positive number or a pair of them, "
+                         f"got {scale_factor!r}")
+    out = tuple(math.floor(n * float(s)) for n, s in zip(in_hw, scales))
+    if min(out) < 1:
+        raise ValueError(f"{fn}: output size floor(in * scale_factor) = {out} must be positive")
+    return out, tuple(float(s) for s in scales)
 
 
 def _out(fn, input_size, formula, **params):

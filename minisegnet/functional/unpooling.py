@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .._checks import check_array, check_shape, pair
+from .._checks import check_array, check_cache, check_shape, pair
 from ..backend import get_array_module
 
 __all__ = [
@@ -34,8 +34,7 @@ def _start(fn, x, scale_factor, kind):
 
 
 def _check_dy(fn, dy, cache, kind):
-    if getattr(cache, "kind", None) != kind:
-        raise TypeError(f"{fn}: cache must be the cache returned by {kind}_forward")
+    check_cache(fn, cache, kind)
     n, c, h, w = cache.x_shape
     check_array(fn, "dy", dy, 4, "(N, C, H*s, W*s)")
     check_shape(fn, "dy", dy, (n, c, h * cache.scale[0], w * cache.scale[1]))

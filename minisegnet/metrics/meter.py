@@ -100,13 +100,13 @@ class SegmentationMeter:
 
     def plot_confusion_matrix(self, class_names=None, normalize="true", ax=None):
         """``plots.plot_confusion_matrix`` of the running matrix; returns ``(fig, ax)``."""
-        from .plots import plot_confusion_matrix  # noqa: PLC0415  (matplotlib is lazy)
+        from .plots import plot_confusion_matrix  # matplotlib is lazy
 
         return plot_confusion_matrix(self._cm, class_names or self.class_names, normalize, ax)
 
     def plot_iou(self, class_names=None, ax=None):
         """``plots.plot_class_iou`` of the current per-class IoU; returns ``(fig, ax)``."""
-        from .plots import plot_class_iou  # noqa: PLC0415
+        from .plots import plot_class_iou
 
         return plot_class_iou(iou(self._cm), class_names or self.class_names, ax)
 

@@ -17,7 +17,7 @@ __all__ = ["plot_confusion_matrix", "plot_class_iou"]
 
 
 def _axes(ax, size):
-    import matplotlib.pyplot as plt  # noqa: PLC0415  (lazy on purpose)
+    import matplotlib.pyplot as plt  # lazy on purpose
 
     if ax is None:
         fig, ax = plt.subplots(figsize=size)

@@ -35,11 +35,19 @@ ONE_TEST = {
 }
 
 
+def _mutate(source, old, new, count=-1):
+    """``source.replace(old, new)``, failing loudly if ``old`` is not there (a mutant that
+    does not apply would test nothing)."""
+    if old not in source:
+        raise AssertionError(f"mutation target not found in the solution: {old!r}")
+    return source.replace(old, new, count)
+
+
 def _into_col2im(solution: str, code: str, only_one_test: bool) -> str:
     assert solution.count(COL2IM_FIRST_LINE) == 1
     if only_one_test:
         code = TRIGGER + "\n" + textwrap.indent(code, "    ")
-    return solution.replace(COL2IM_FIRST_LINE,
+    return _mutate(solution, COL2IM_FIRST_LINE,
                             COL2IM_FIRST_LINE + textwrap.indent(code, "    ") + "\n")
 
 
@@ -223,16 +231,16 @@ def build(solution: dict, stub: dict, paths: dict) -> dict:
         "correct": {CONV_MATRIX: sol_cm, CONV: sol_conv},
         "correct_flat": {"conv_matrix.py": sol_cm, "conv.py": sol_conv},
         "partial": {CONV_MATRIX: sol_cm, CONV: stub_conv},
-        "buggy_assign": {CONV_MATRIX: sol_cm.replace(
-            "padded[:, :, rows, _window(j * dw, wo, sw)] += cols[:, i, j]",
-            "padded[:, :, rows, _window(j * dw, wo, sw)] = cols[:, i, j]"), CONV: sol_conv},
+        "buggy_assign": {CONV_MATRIX: _mutate(
+            sol_cm, "padded[:, :, rows, window(j * dw, wo, sw)] += cols[:, i, j]",
+            "padded[:, :, rows, window(j * dw, wo, sw)] = cols[:, i, j]"), CONV: sol_conv},
         "stub": {CONV_MATRIX: stub_cm, CONV: stub_conv},
         "missing": {"notes.txt": "I forgot to upload my files"},
-        "syntax_error": {CONV_MATRIX: sol_cm, CONV: sol_conv.replace("def conv2d_forward(",
-                                                                       "def conv2d_forward(:", 1)},
+        "syntax_error": {CONV_MATRIX: sol_cm, CONV: _mutate(sol_conv, "def conv2d_forward(",
+                                                                   "def conv2d_forward(:", 1)},
         "not_utf8": {CONV_MATRIX: sol_cm,
                      CONV: sol_conv.encode("utf-8").replace(b"# ", b"# \xff\xfe ", 1)},
-        "wrong_signature": {CONV_MATRIX: sol_cm.replace(
+        "wrong_signature": {CONV_MATRIX: _mutate(sol_cm,
             "def im2col(x, kernel_size, stride=1, padding=0, dilation=1):",
             "def im2col(x, kernel_size, step=1, padding=0, dilation=1):"), CONV: sol_conv},
         "shipped_files": dict({CONV_MATRIX: stub_cm, CONV: stub_conv}, **SHIPPED),

@@ -40,7 +40,7 @@ def run(args, cwd, timeout=600, env=None):
 
 @pytest.fixture(scope="session")
 def release_dir(tmp_path_factory):
-    from minisegnet.course.release import release  # noqa: PLC0415
+    from minisegnet.course.release import release
 
     out = tmp_path_factory.mktemp("release") / "out"
     release(ROOT, out, log=lambda *a: None)

@@ -222,7 +222,7 @@ def test_interpolation_matrix_matches_naive(in_len, out_len, scale, align_corner
     )
     assert A32.dtype == np.float32
     if backend.gpu_available():
-        import cupy  # noqa: PLC0415
+        import cupy
 
         Ag = F.interpolation_matrix(
             in_len, out_len, align_corners=align_corners, scale=scale, xp=cupy

@@ -30,7 +30,7 @@ def conv2d(F, x, w, b=None, dy=None, stride=1, padding=0, dilation=1):
 
 def conv2d_matrix(F, w, input_size, stride=1, padding=0, dilation=1):
     """The matrix as a dense array, and whether it came back as a scipy.sparse matrix."""
-    import scipy.sparse  # noqa: PLC0415
+    import scipy.sparse
 
     matrix = F.conv2d_matrix(w, input_size, stride=stride, padding=padding, dilation=dilation)
     sparse = bool(scipy.sparse.issparse(matrix))

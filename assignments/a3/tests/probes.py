@@ -46,7 +46,7 @@ def pyramid_pooling(F, x, bins, dy=None, pooling="avg", reduction=True, align_co
                     training=True):
     """``nn.PyramidPooling`` forward, then (with ``dy``) backward: ``y``, ``dx``, and the
     gradients of the levels' 1x1 convolution weights (``dw_1``, ``dw_2``, ... in level order)."""
-    from minisegnet import nn  # noqa: PLC0415
+    from minisegnet import nn
 
     ppm = nn.PyramidPooling(int(x.shape[1]), bins=tuple(bins), pooling=pooling,
                             reduction=reduction, align_corners=align_corners, rng=0)
@@ -67,7 +67,7 @@ def pyramid_pooling(F, x, bins, dy=None, pooling="avg", reduction=True, align_co
 
 def confusion_matrix(F, pred, target, num_classes, ignore_index=255):
     """``metrics.confusion_matrix``."""
-    from minisegnet import metrics  # noqa: PLC0415
+    from minisegnet import metrics
 
     return {"cm": metrics.confusion_matrix(pred, target, num_classes, ignore_index=ignore_index)}
 
@@ -89,7 +89,7 @@ def _with_nan_flags(values):
 def scores(F, cm):
     """Every metric read off one confusion matrix (per-class arrays and scalars); NaN is
     reported as -1 with a ``*_is_nan`` flag next to it."""
-    from minisegnet import metrics  # noqa: PLC0415
+    from minisegnet import metrics
 
     return _with_nan_flags({
         "iou": metrics.iou(cm),
@@ -110,7 +110,7 @@ def segmentation_scores(F, pred, target, num_classes, ignore_index=255):
 
 def train_pspnet(F, size, n_train, n_val, iterations, widths, seed=0):
     """Train a small MiniPSPNet on ``context`` from scratch; its validation scores."""
-    from minisegnet import data, models, nn, train  # noqa: PLC0415
+    from minisegnet import data, models, nn, train
 
     nn.init.seed(seed)
     train_set = data.make_context(n_train, "train", seed=0, size=size)
