@@ -24,7 +24,7 @@ def test_things_match_above_half(check):
           hint="a match is a same-category pair with IoU > 0.5; PQ = sum IoU / (TP + FP/2 + FN/2)")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_void_is_no_false_positive_and_leaves_the_union(check):
     """panoptic: predictions on void pixels (void_label=0)"""
     target = pmap([[0, 0, 1, 1], [0, 0, 1, 1], [3, 3, 3, 3], [0, 0, 0, 4]],
@@ -84,6 +84,21 @@ def test_crowd_regions(check):
 
 
 @pytest.mark.points(2)
+def test_crowd_of_another_category_excuses_nothing(check):
+    """panoptic: an unmatched prediction on the crowd region of another category is a false positive"""
+    target = pmap([[1, 1, 1, 3], [1, 1, 1, 3], [3, 3, 3, 3]],
+                  [[4, 4, 4, 0], [4, 4, 4, 0], [0, 0, 0, 0]])
+    crowd = np.array([[True, True, True, False], [True, True, True, False],
+                      [False, False, False, False]])
+    pred = pmap([[2, 2, 1, 3], [2, 2, 1, 3], [3, 3, 3, 3]],
+                [[5, 5, 6, 0], [5, 5, 6, 0], [0, 0, 0, 0]])
+    check("panoptic", pred=pred, target=target, things=THINGS, stuffs=STUFFS, crowd=crowd,
+          hint="an unmatched prediction is excused when more than half of it lies on void plus "
+               "the crowd region of ITS OWN category: the category-2 segment on the crowd of "
+               "category 1 is a false positive, the category-1 segment there is not")
+
+
+@pytest.mark.points(2)
 def test_unknown_target_category_is_void(check):
     """panoptic: a target category in neither things nor stuffs is void"""
     target = pmap([[9, 9, 1, 1], [9, 9, 1, 1], [3, 3, 3, 3]],
@@ -95,7 +110,7 @@ def test_unknown_target_category_is_void(check):
                "void: no segment, and predictions on them are handled as on void")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_meter_over_images_equals_one_batch(check, data):
     """PanopticMeter: counts summed over images, then scored"""
     cats = data.integers((3, 6, 7), 431, 1, 5)
