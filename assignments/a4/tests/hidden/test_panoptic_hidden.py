@@ -2,8 +2,9 @@
 
 Every rule is drawn by a chosen parameter, not left to a seed: void (``void_label`` in both
 maps, and target categories in neither set), crowd regions under predictions of their own
-and of another category, things and stuff both present, things only, stuff only, uint8
-maps, batches of images, and the streaming meter. The seeds only draw shapes and labels.
+and of another category, things and stuff both present, things only, stuff only, thing and
+stuff categories that never occur (8 and 10), uint8 maps, batches of images, and the
+streaming meter. The seeds only draw shapes and labels.
 Maps are blocky (2 x 2 blocks plus pixel noise), so that segments match, nearly match and
 miss.
 """
@@ -13,14 +14,14 @@ import pytest
 
 # name: (things, stuffs, categories in the target, void_label, crowd, dtype, batch)
 CASES = {
-    "things-and-stuff": ([1, 2], [3, 4, 5], [1, 2, 3, 4, 5], None, None, np.int64, (2,)),
-    "void-label": ([1, 2], [3, 4, 5], [0, 1, 2, 3, 4], 0, None, np.int64, (2,)),
+    "things-and-stuff": ([1, 2, 8], [3, 4, 5, 10], [1, 2, 3, 4, 5], None, None, np.int64, (2,)),
+    "void-label": ([1, 2], [3, 4, 5, 10], [0, 1, 2, 3, 4], 0, None, np.int64, (2,)),
     "unknown-target-category": ([1, 2], [3, 4], [1, 2, 3, 4, 9], None, None, np.int64, (1,)),
     "crowd-own-category": ([1, 2], [3, 4], [1, 2, 3, 4], None, "own", np.int64, (2,)),
     "crowd-other-category": ([1, 2], [3, 4], [1, 2, 3, 4], None, "other", np.int64, (2,)),
     "crowd-and-void": ([1, 2], [3, 4], [0, 1, 2, 3, 4], 0, "own", np.int64, (3,)),
-    "things-only": ([1, 2, 3], [], [1, 2, 3, 6], None, None, np.int64, (2,)),
-    "stuff-only": ([], [1, 2, 3], [0, 1, 2, 3], 0, None, np.int64, (2,)),
+    "things-only": ([1, 2, 3, 8], [], [1, 2, 3, 6], None, None, np.int64, (2,)),
+    "stuff-only": ([], [1, 2, 3, 10], [0, 1, 2, 3], 0, None, np.int64, (2,)),
     "uint8-batch": ([1, 2], [3, 4], [0, 1, 2, 3, 4], 0, "own", np.uint8, (2, 2)),
 }
 
@@ -36,12 +37,13 @@ def _blocky(data, shape, seed, low, high):
 
 
 def _scene(data, seed, things, stuffs, categories, void_label, crowd, batch):
-    """Blocky target and a noisy prediction that names only known categories (or void_label)."""
+    """Blocky target and a noisy prediction that names only the known categories of the
+    target (or void_label): a thing or stuff category absent from ``categories`` never occurs."""
     r = _ints(data, seed)
     shape = (int(np.prod(batch)), 4 + r[0] % 7, 4 + r[1] % 7)
     cats = np.asarray(categories)[_blocky(data, shape, seed + 1, 0, len(categories))]
     inst = _blocky(data, shape, seed + 2, 0, 3)
-    known = sorted(things + stuffs)
+    known = sorted(set(categories) & set(things + stuffs))
     noise = data.integers(shape, seed + 3, 0, 6)
     p_cats = np.where(noise == 0, np.asarray(known)[data.integers(shape, seed + 4, 0, len(known))],
                       cats)
