@@ -13,6 +13,8 @@ several chunks and images must name the same label on both tiers.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -205,3 +207,21 @@ def test_panoptic_tiers_raise_the_same_error(on_both_tiers, to_dev, monkeypatch)
     ref, fast = on_both_tiers(_error, M.panoptic_quality, to_dev(pred), to_dev(target), THINGS, STUFFS)
     assert fast == ref
     assert "pred holds category ids [10, 11]" in ref[1]
+
+
+def test_without_the_fast_module_the_reference_tier_answers(monkeypatch):
+    """The student edition leaves ``metrics/_fast.py`` out: even with the fast tier asked
+    for, the metrics then run on the reference tier."""
+    rng = np.random.default_rng(4)
+    pred, target = _label_case(rng, 5, 255, np.uint8, (3, 50, 60), copy_mask=True)
+    p_map, t_map, mask = _panoptic_case(rng, (2,), 8, 9, 0, True, np.int64, [1, 2, 3, 4, 7])
+    with backend.use_impl("fast"):
+        cm = M.confusion_matrix(pred, target, 5)
+        pq = M.panoptic_segment_stats(p_map, t_map, THINGS, STUFFS, 0, mask)
+    monkeypatch.setitem(sys.modules, "minisegnet.metrics._fast", None)  # import fails
+    with backend.use_impl("fast"):
+        assert backend.fast_tier(np, "minisegnet.metrics._fast") is None
+        np.testing.assert_array_equal(M.confusion_matrix(pred, target, 5), cm)
+        got = M.panoptic_segment_stats(p_map, t_map, THINGS, STUFFS, 0, mask)
+    for key in ("tp", "fp", "fn"):
+        np.testing.assert_array_equal(got[key], pq[key])
