@@ -108,6 +108,11 @@ def outside(xp, a, k: int):
     return out | (a < 0) if info.min < 0 else out
 
 
+def within(a, k: int) -> bool:
+    """Whether every entry of the integer array ``a`` is in ``[0, k)`` (True when empty)."""
+    return a.size == 0 or (int(a.min()) >= 0 and int(a.max()) < k)
+
+
 def check_confusion_labels(fn: str, xp, pred, target, k: int, ignore_index) -> None:
     """The label rules of ``confusion_matrix`` on flat ``pred``, ``target``; raises or returns.
 
@@ -115,8 +120,11 @@ def check_confusion_labels(fn: str, xp, pred, target, k: int, ignore_index) -> N
     or ``ignore_index`` where the target is ignored. The error is decided here, for both
     tiers, so that it never depends on how the pixels were split: a bad target label
     first (the first in flat order), then a bad predicted label (likewise), then a
-    prediction of ``ignore_index`` on counted pixels.
+    prediction of ``ignore_index`` on counted pixels. (Two reductions per array when every
+    label is in ``[0, K)``; masks only otherwise.)
     """
+    if within(target, k) and within(pred, k):
+        return
     ignored = (equal_scalar(xp, target, ignore_index) if ignore_index is not None
                else xp.zeros(target.shape, dtype=bool))
     bad = outside(xp, target, k) & ~ignored
@@ -124,9 +132,9 @@ def check_confusion_labels(fn: str, xp, pred, target, k: int, ignore_index) -> N
         also = f" or the ignore_index {ignore_index}" if ignore_index is not None else ""
         raise ValueError(f"{fn}: target labels must be in [0, {k}){also}, got label "
                          f"{int(target[bad][0])}")
-    out = outside(xp, pred, k)
-    if not bool(out.any()):
+    if within(pred, k):
         return
+    out = outside(xp, pred, k)
     names_ignore = (equal_scalar(xp, pred, ignore_index) if ignore_index is not None
                     else xp.zeros(pred.shape, dtype=bool))
     bad = out & ~names_ignore
