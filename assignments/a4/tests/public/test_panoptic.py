@@ -69,9 +69,9 @@ def test_average_only_over_categories_that_occur(check):
                "the categories averaged over; an average over none is NaN")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(3)
 def test_crowd_regions(check):
-    """panoptic: target crowd regions are never matched nor missed"""
+    """panoptic: target crowd regions are never matched nor missed, and excuse only their own category"""
     target = pmap([[1, 1, 1, 1], [1, 1, 2, 2], [3, 3, 2, 2]],
                   [[1, 1, 2, 2], [1, 1, 3, 3], [0, 0, 3, 3]])
     crowd = np.array([[False, False, True, True], [False, False, False, False],
@@ -81,11 +81,7 @@ def test_crowd_regions(check):
     check("panoptic", pred=pred, target=target, things=THINGS, stuffs=STUFFS, crowd=crowd,
           hint="crowd pixels of a category form one region per image: never matched, never a "
                "false negative, and counted with void when deciding a false positive")
-
-
-@pytest.mark.points(2)
-def test_crowd_of_another_category_excuses_nothing(check):
-    """panoptic: an unmatched prediction on the crowd region of another category is a false positive"""
+    # an unmatched prediction on the crowd region of ANOTHER category is a false positive
     target = pmap([[1, 1, 1, 3], [1, 1, 1, 3], [3, 3, 3, 3]],
                   [[4, 4, 4, 0], [4, 4, 4, 0], [0, 0, 0, 0]])
     crowd = np.array([[True, True, True, False], [True, True, True, False],
@@ -110,7 +106,7 @@ def test_unknown_target_category_is_void(check):
                "void: no segment, and predictions on them are handled as on void")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_meter_over_images_equals_one_batch(check, data):
     """PanopticMeter: counts summed over images, then scored"""
     cats = data.integers((3, 6, 7), 431, 1, 5)
