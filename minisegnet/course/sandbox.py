@@ -1,25 +1,40 @@
-"""The trusted side of the worker: start it confined, talk to it, stop it hard.
+"""The trusted side of the worker: lease its resources, start it confined, talk to it, stop it.
 
-A ``Worker`` owns one ``python -I`` subprocess (``_worker.py``) in a folder that holds the
-student edition with the submitted files. The process gets a scrubbed environment, its own
-session and process group, resource limits and (on Linux with Landlock) a file-system,
-network and signal sandbox; when the grader runs as root and the interpreter is readable
-by others it also runs under an unprivileged user id (``nobody``). Requests go in on
-stdin, replies come back on a pipe of their own, and whatever the code prints goes to a
-third pipe that a thread drains into a capped buffer (it can never block the worker or
-fill a disk).
+A submission gets a ``Box``: a user id of its own (where the grader runs as root; leased
+under a lock, so two submissions graded at the same time never share one), a cgroup per
+controller hierarchy (memory, pids and CPU limits for all its processes together, and a
+kill switch), and the namespaces util-linux ``unshare`` can create here (mount, PID,
+network). A ``Worker`` runs ``_worker.py`` from the grader's own copy of the course package,
+inside that box, on a folder that holds the student edition with the submitted files
+(read-only for the worker) and a fresh home folder per start (a size-capped tmpfs where
+there is a mount namespace).
 
-Each call has a wall-clock budget measured here; when it runs out the whole process group
-is killed with ``SIGKILL`` (so ignoring ``SIGALRM``, looping in C, or sleeping does not
-help), and so is any process that escaped the group (this process is a child subreaper).
-A worker that died, timed out or ran out of memory is replaced by a fresh one for the next
-call; one that cannot start at all marks the session broken, so a submission that hangs at
-import costs one start-up timeout, not one per test.
+The parent never opens a path the worker controls: requests (with their input arrays) go
+in on stdin, replies (with their ``.npz`` bytes) come back on a pipe of their own, size
+capped; whatever the code prints goes to a third pipe that a thread drains into a capped
+buffer; the launcher reports the worker's death on a fourth. Every write and read has the
+test's deadline, so nothing the worker does (not reading, not answering) can hold the
+parent past the test's budget.
+
+When a call's budget runs out, or at the end, everything of the submission is killed: the
+cgroup (``cgroup.kill``, or a freeze-and-kill on v1), the PID namespace (its init is
+killed with the launcher), every process of the leased uid, the process group, and any
+orphan that reached this process (a child subreaper). A worker that died, timed out or ran
+out of memory is replaced for the next call; all start-ups of a submission share one
+budget (``startup_s``), so a package that is slow to import and crashes at every call
+costs that budget once, not once per test.
+
+Where a mechanism is missing, the next one down is used and ``sandbox_summary`` says which
+(the log of every graded submission has that line).
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
+import functools
+import glob
+import importlib.util
 import json
 import os
 import select
@@ -28,28 +43,55 @@ import signal
 import stat
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from pathlib import Path
 
-from .errors import GraderError, StudentCrash, StudentError, StudentOutputError, StudentTimeout
-from .npzio import NpzError, read_npz, write_npz
+from .errors import (
+    GraderError,
+    StudentCrash,
+    StudentError,
+    StudentFailure,
+    StudentOutputError,
+    StudentTimeout,
+)
+from .npzio import NpzError, npz_bytes, read_npz_bytes
 
-__all__ = ["Worker", "prepare_worker_folder", "sandbox_summary", "kill_leftovers",
-           "DEFAULT_LIMITS"]
+__all__ = ["Worker", "Box", "prepare_worker_folder", "sandbox_summary", "kill_leftovers",
+           "DEFAULT_LIMITS", "namespace_support", "read_rules", "importable_solutions",
+           "solution_exposure"]
 
-WORKER_SCRIPT = "_msn_worker.py"
+LAUNCHER = Path(__file__).with_name("_worker.py")
+PACKAGE_DIR = "pkg"
 DEFAULT_LIMITS = {
     "time_s": 10.0,        # wall clock per test (all of its calls)
-    "startup_s": 60.0,     # wall clock to import NumPy and the submission
-    "memory_mb": 2048,     # address space of the worker
+    "startup_s": 60.0,     # wall clock for all start-ups of a submission's workers together
+    "memory_mb": 2048,     # address space of each process, and all processes together
     "cpu_s": 600,          # CPU seconds over a worker's life (wall clock is the per-test guard)
+    "cpus": 1.0,           # CPU share of all processes together (where a cgroup can say so)
     "file_mb": 64,         # largest file the worker may write
+    "disk_mb": 128,        # all files the worker writes (its home is a tmpfs of that size)
     "open_files": 256,
+    "processes": 64,       # tasks of the submission (threads count)
     "output_kb": 256,      # what we keep of stdout/stderr over a worker's life
+    "reply_mb": 256,       # largest reply (the .npz of a call's outputs)
 }
-_NOBODY = 65534
+DEPENDENCIES = ("numpy", "scipy", "numba", "llvmlite")
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin",
+               "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+               "/proc", "/sys/devices/system/cpu", "/dev/urandom", "/dev/zero")
+UID_BASE, UID_COUNT = 240000, 4096
 _PR_SET_CHILD_SUBREAPER = 36
+_counter = 0
+_counter_lock = threading.Lock()
+
+
+def _next_number() -> int:
+    global _counter
+    with _counter_lock:
+        _counter += 1
+        return _counter
 
 
 def _become_subreaper() -> None:
@@ -61,73 +103,650 @@ def _become_subreaper() -> None:
         pass
 
 
-def _world_can_run_python() -> bool:
-    """Whether an unprivileged user could run this interpreter and read its libraries."""
-    targets = {os.path.realpath(sys.executable), os.path.realpath(sys.prefix),
-               os.path.realpath(sys.base_prefix)}
-    for target in targets:
-        path = Path(target)
-        for part in [path, *path.parents]:
-            try:
-                mode = part.stat().st_mode
-            except OSError:
-                return False
-            if not mode & stat.S_IXOTH:
-                return False
-    return True
+# ---------------------------------------------------------------- what this machine can do
 
 
-def _tasks_of_uid(uid: int) -> int:
-    """Processes and threads of ``uid`` (what ``RLIMIT_NPROC`` counts)."""
-    count = 0
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if entry.isdigit():
+@functools.cache
+def namespace_support() -> dict:
+    """Which namespaces util-linux ``unshare`` can create here (probed once), and the
+    command prefix that creates them. As root: plain ``unshare``; otherwise inside a user
+    namespace (``--map-root-user``), where the kernel allows that."""
+    unshare = shutil.which("unshare") or ("/usr/bin/unshare" if os.path.exists("/usr/bin/unshare")
+                                          else None)
+    found = {"mount": False, "pid": False, "net": False, "user": False, "prefix": [],
+             "why": ""}
+    if unshare is None:
+        found["why"] = "util-linux unshare is not installed"
+        return found
+    base = [unshare] + ([] if os.geteuid() == 0 else ["--user", "--map-root-user"])
+    options = {"mount": ["--mount"], "pid": ["--pid", "--fork", "--kill-child", "--mount-proc"],
+               "net": ["--net"]}
+
+    def works(flags):
+        try:
+            done = subprocess.run(base + flags + ["true"], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            found["why"] = str(e)
+            return False
+        found["why"] = found["why"] or done.stderr.decode("utf-8", "replace").strip()[:200]
+        return done.returncode == 0
+
+    every = options["mount"] + options["pid"] + options["net"]
+    if works(every):
+        chosen = ["mount", "pid", "net"]
+    else:
+        chosen = [k for k in ("mount", "net") if works(options[k])]
+        if "mount" in chosen and works(options["mount"] + options["pid"]):
+            chosen.append("pid")
+    flags = []
+    for key in ("mount", "pid", "net"):
+        if key in chosen:
+            flags += options[key] if key != "pid" else ["--pid", "--fork", "--kill-child",
+                                                        "--mount-proc"]
+            found[key] = True
+    if chosen:
+        found["prefix"] = base + flags
+        found["user"] = os.geteuid() != 0
+        found["why"] = ""
+    return found
+
+
+def _stdlib_dirs() -> set:
+    return {os.path.realpath(sysconfig.get_path(k)) for k in ("stdlib", "platstdlib")
+            if sysconfig.get_path(k)}
+
+
+def _beneath(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+@functools.cache
+def import_roots() -> tuple:
+    """Folders this interpreter imports from that are not the standard library: its
+    ``site-packages``, anything a ``.pth`` file or this process added, and the usual system
+    package folders. The worker may list these, never read them wholesale."""
+    import site
+
+    stdlib = _stdlib_dirs()
+    entries = list(sys.path)
+    try:
+        entries += site.getsitepackages() + [site.getusersitepackages()]
+    except AttributeError:
+        pass
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        entries += glob.glob(os.path.join(prefix, "lib", "python3*", "site-packages"))
+        entries += glob.glob(os.path.join(prefix, "lib64", "python3*", "site-packages"))
+    for pattern in ("/usr/lib/python3*/site-packages", "/usr/lib/python3*/dist-packages",
+                    "/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
+                    "/usr/lib/python3/dist-packages"):
+        entries += glob.glob(pattern)
+    roots = set()
+    for entry in entries:
+        if not entry:
+            continue
+        real = os.path.realpath(entry)
+        if not os.path.isdir(real):
+            continue
+        in_stdlib = any(_beneath(real, s) for s in stdlib)
+        if not in_stdlib or os.path.basename(real) in ("site-packages", "dist-packages"):
+            roots.add(real)
+    return tuple(sorted(roots))
+
+
+def _dependency_dirs(roots) -> list:
+    found = set()
+    for name in DEPENDENCIES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.origin:
+            continue
+        folder = os.path.dirname(os.path.realpath(spec.origin))
+        found.add(folder)
+        site_dir = os.path.dirname(folder)
+        found.update(os.path.realpath(p) for p in glob.glob(os.path.join(site_dir, name + ".libs")))
+    for root in roots:
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        found.update(os.path.realpath(e.path) for e in entries if e.name.endswith(".dist-info"))
+    return sorted(found)
+
+
+@functools.cache
+def read_rules(hide: tuple = ()) -> tuple:
+    """The worker's Landlock read rules: ``((path, "read" | "list"), ...)``. The system
+    libraries and the standard library minus every package folder; each package folder
+    may only be listed; the dependency folders (``DEPENDENCIES``) and package metadata may
+    be read. A ``minisegnet`` in ``site-packages``, an editable checkout, the grader's own
+    folders and ``hide`` are in none of them."""
+    roots = import_roots()
+    excluded = set(roots) | {os.path.realpath(h) for h in hide}
+    rules = []
+
+    def grant(path):
+        real = os.path.realpath(path)
+        if real in excluded or not os.path.exists(real):
+            return
+        below = [e for e in excluded if e.startswith(real.rstrip("/") + "/")]
+        if not below or not os.path.isdir(real):
+            rules.append((real, "read"))
+            return
+        rules.append((real, "list"))
+        try:
+            children = sorted(os.scandir(real), key=lambda e: e.name)
+        except OSError:
+            return
+        for child in children:
+            if child.is_symlink():
+                target = os.path.realpath(child.path)
+                if not any(_beneath(target, e) or _beneath(e, target) for e in excluded):
+                    rules.append((target, "read"))
+            elif child.is_dir(follow_symlinks=False):
+                grant(child.path)
+            elif child.path not in excluded:
+                rules.append((child.path, "read"))
+
+    for path in list(SYSTEM_READ) + sorted(_stdlib_dirs()):
+        grant(path)
+    rules += [(d, "read") for d in _dependency_dirs(roots)]
+    rules += [(r, "list") for r in roots]
+    seen, unique = set(), []
+    for rule in rules:
+        if rule not in seen:
+            seen.add(rule)
+            unique.append(rule)
+    return tuple(unique)
+
+
+_FIND_PACKAGES = r"""
+import json, os, sys
+found = []
+for entry in sys.path:
+    if entry and os.path.isfile(os.path.join(entry, "minisegnet", "__init__.py")):
+        found.append(os.path.join(entry, "minisegnet"))
+for finder in sys.meta_path:
+    try:
+        spec = finder.find_spec("minisegnet", None)
+    except Exception:
+        continue
+    if spec is not None:
+        found += list(spec.submodule_search_locations or [])
+        if spec.origin and os.path.isfile(spec.origin):
+            found.append(os.path.dirname(spec.origin))
+print(json.dumps(sorted({os.path.realpath(f) for f in found})))
+"""
+
+
+def importable_solutions(python=None) -> list:
+    """``minisegnet`` packages that ``python -I`` (the worker's interpreter) can find
+    outside the grader bundle and that hold solution markers (``pip install .`` of the
+    instructor's repository, an editable install, a ``.pth`` path)."""
+    from .markers import is_marker_like
+
+    try:
+        done = subprocess.run([python or sys.executable, "-I", "-c", _FIND_PACKAGES], cwd="/",
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, timeout=60, env={"PATH": os.defpath})
+        places = json.loads(done.stdout.decode("utf-8") or "[]")
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return []
+    solutions = []
+    for place in places:
+        marked = False
+        for count, path in enumerate(sorted(Path(place).rglob("*.py"))):
+            if count > 2000 or "course" in path.relative_to(place).parts:
+                continue
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    count += len(os.listdir(f"/proc/{entry}/task"))
+                text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
-    return count
+            if any(is_marker_like(line) for line in text.splitlines()):
+                marked = True
+                break
+        if marked:
+            solutions.append(place)
+    return solutions
+
+
+def solution_exposure(landlock=True, python=None) -> tuple[list, list]:
+    """``(readable, hidden)``: the outside solution packages the worker could read (the
+    grader must refuse to grade) and those Landlock keeps from it."""
+    from ._worker import landlock_abi
+
+    places = importable_solutions(python)
+    if not landlock or landlock_abi() < 1:
+        return places, []
+    granted = [p for p, kind in read_rules() if kind == "read"]
+    readable = [p for p in places if any(_beneath(p, g) for g in granted)]
+    return readable, [p for p in places if p not in readable]
+
+
+# ---------------------------------------------------------------- user ids
+
+
+def _mapped_uid_range():
+    """The first range of uids this user namespace maps (all of them outside containers)."""
+    try:
+        with open("/proc/self/uid_map") as handle:
+            inside, _, count = (int(v) for v in handle.readline().split())
+        return inside, inside + count
+    except (OSError, ValueError):
+        return 0, 1 << 32
+
+
+def _used_uids() -> set:
+    used = set()
+    for database in ("/etc/passwd", "/etc/group"):
+        try:
+            with open(database, encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    fields = line.split(":")
+                    if len(fields) > 2 and fields[2].isdigit():
+                        used.add(int(fields[2]))
+        except OSError:
+            pass
+    return used
+
+
+class UidLease:
+    """A user id no other worker on this machine uses while the lease is held (a
+    ``flock`` on a file per uid in a root-only folder)."""
+
+    def __init__(self):
+        self.uid = None
+        self._fd = None
+        low, high = _mapped_uid_range()
+        base = UID_BASE if low <= UID_BASE and UID_BASE + UID_COUNT <= high else \
+            max(low + 20000, 1000) if high - low > 30000 else None
+        if base is None:
+            return
+        folder = self._lock_folder()
+        if folder is None:
+            return
+        used = _used_uids()
+        for uid in range(base, base + UID_COUNT):
+            if uid in used:
+                continue
+            fd = os.open(os.path.join(folder, str(uid)), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+
+    @staticmethod
+    def _lock_folder():
+        for parent in ("/run/lock", "/run", "/var/lock", "/tmp"):
+            folder = os.path.join(parent, f"minisegnet-uids-{os.geteuid()}")
+            try:
+                os.mkdir(folder, 0o700)
+            except FileExistsError:
+                pass
+            except OSError:
+                continue
+            info = os.lstat(folder)
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and \
+                    not info.st_mode & 0o077:
+                return folder
+        return None
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _pids_of_uid(uid) -> list:
+    pids = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Uid:"):
+                        ids = [int(v) for v in line.split()[1:]]
+                        if uid in ids:
+                            pids.append(int(entry))
+                        break
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def kill_uid(uid) -> int:
+    """SIGKILL every process with ``uid`` among its ids, until none is left."""
+    killed = 0
+    for _ in range(200):
+        pids = [p for p in _pids_of_uid(uid) if p != os.getpid()]
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        time.sleep(0.005)
+    return killed
 
 
 def kill_leftovers(root) -> int:
-    """SIGKILL any process still running with the worker folder ``root`` as its ``HOME``
-    (left behind when a whole grading session had to be stopped). Returns how many."""
-    wanted = b"HOME=" + str(Path(root).resolve()).encode()
+    """SIGKILL any process still running with a folder under ``root`` as its ``HOME`` (the
+    last resort where there is neither a namespace, a cgroup nor a uid of its own: a
+    process that cleared its environment escapes it). Returns how many."""
+    wanted = str(Path(root).resolve()).encode()
     killed = 0
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
             with open(f"/proc/{entry}/environ", "rb") as f:
-                if wanted in f.read().split(b"\0"):
-                    os.kill(int(entry), signal.SIGKILL)
-                    killed += 1
+                homes = [v for v in f.read().split(b"\0") if v.startswith(b"HOME=")]
+            if any(h[5:] == wanted or h[5:].startswith(wanted + b"/") for h in homes):
+                os.kill(int(entry), signal.SIGKILL)
+                killed += 1
         except OSError:
             continue
     return killed
 
 
-def _drop_uid_possible() -> bool:
-    return os.geteuid() == 0 and _world_can_run_python()
+# ---------------------------------------------------------------- cgroups
+
+
+def _mounts():
+    found = []
+    try:
+        with open("/proc/self/mountinfo") as handle:
+            for line in handle:
+                left, _, right = line.partition(" - ")
+                fields, tail = left.split(), right.split()
+                if len(fields) >= 5 and tail:
+                    found.append((fields[3], fields[4], tail[0], tail[-1].split(",")))
+    except OSError:
+        pass
+    return found
+
+
+def _own_cgroups():
+    own = {}
+    try:
+        with open("/proc/self/cgroup") as handle:
+            for line in handle:
+                ident, controllers, path = line.rstrip("\n").split(":", 2)
+                own[ident if ident == "0" else controllers] = path
+    except OSError:
+        pass
+    return own
+
+
+def _write(path, text) -> bool:
+    try:
+        with open(path, "w") as handle:
+            handle.write(text)
+        return True
+    except OSError:
+        return False
+
+
+def _read(path) -> str:
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+class Cgroups:
+    """One cgroup per controller hierarchy for a submission: cgroup v2 (``memory.max``,
+    ``pids.max``, ``cpu.max``, ``cgroup.kill``) where its controllers are available, v1
+    hierarchies (``memory``, ``pids``, ``cpu``, ``freezer``) for the rest."""
+
+    def __init__(self, dirs, controllers):
+        self.dirs = list(dirs)                 # every cgroup folder the worker joins
+        self.controllers = dict(controllers)   # controller -> folder
+        self.kill_file = next((os.path.join(d, "cgroup.kill") for d in self.dirs
+                               if os.path.exists(os.path.join(d, "cgroup.kill"))), None)
+
+    @classmethod
+    def create(cls, limits, name=None):
+        """Create and limit the cgroups this process may create; ``None`` when none."""
+        name = name or f"msn-{os.getpid()}-{_next_number()}"
+        own = _own_cgroups()
+        dirs, controllers = [], {}
+        mib = 1 << 20
+        memory = int(limits.get("memory_mb") or 2048) * mib
+        pids = int(limits.get("processes") or 64)
+        quota = int(float(limits.get("cpus") or 1.0) * 100000)
+        for root, point, fstype, options in _mounts():
+            if fstype == "cgroup2":
+                mine = own.get("0")
+            elif fstype == "cgroup" and {"memory", "pids", "cpu", "freezer"} & set(options):
+                key = next((k for k in own if k != "0" and set(k.split(",")) & set(options)), None)
+                mine = own.get(key) if key else None
+            else:
+                continue
+            if mine is None or not _beneath(mine, root):
+                continue
+            parent = os.path.join(point, os.path.relpath(mine, root)).rstrip("/.") or point
+            parent = os.path.normpath(parent)
+            folder = os.path.join(parent, name)
+            try:
+                os.mkdir(folder, 0o755)
+            except OSError:
+                continue
+            dirs.append(folder)
+            if fstype == "cgroup2":
+                available = set(_read(os.path.join(parent, "cgroup.controllers")).split())
+                enabled = set(_read(os.path.join(parent, "cgroup.subtree_control")).split())
+                for c in ("memory", "pids", "cpu"):
+                    if c in available and c not in enabled and \
+                            _write(os.path.join(parent, "cgroup.subtree_control"), f"+{c}"):
+                        enabled.add(c)
+                if "memory" in enabled and "memory" not in controllers and \
+                        _write(os.path.join(folder, "memory.max"), str(memory)):
+                    _write(os.path.join(folder, "memory.swap.max"), "0")
+                    controllers["memory"] = folder
+                if "pids" in enabled and "pids" not in controllers and \
+                        _write(os.path.join(folder, "pids.max"), str(pids)):
+                    controllers["pids"] = folder
+                if "cpu" in enabled and "cpu" not in controllers and \
+                        _write(os.path.join(folder, "cpu.max"), f"{quota} 100000"):
+                    controllers["cpu"] = folder
+                controllers.setdefault("kill", folder)
+                continue
+            if "memory" in options and "memory" not in controllers and \
+                    _write(os.path.join(folder, "memory.limit_in_bytes"), str(memory)):
+                _write(os.path.join(folder, "memory.memsw.limit_in_bytes"), str(memory))
+                controllers["memory"] = folder
+            if "pids" in options and "pids" not in controllers and \
+                    _write(os.path.join(folder, "pids.max"), str(pids)):
+                controllers["pids"] = folder
+            if "cpu" in options and "cpu" not in controllers and \
+                    _write(os.path.join(folder, "cpu.cfs_period_us"), "100000") and \
+                    _write(os.path.join(folder, "cpu.cfs_quota_us"), str(quota)):
+                controllers["cpu"] = folder
+            if "freezer" in options:
+                controllers.setdefault("freezer", folder)
+        if not dirs:
+            return None
+        return cls(dirs, controllers)
+
+    def describe(self) -> dict:
+        return {"dirs": self.dirs, "controllers": self.controllers}
+
+    @classmethod
+    def attach(cls, description):
+        return cls(description["dirs"], description["controllers"]) if description else None
+
+    def pids(self) -> set:
+        found = set()
+        for folder in self.dirs:
+            found.update(int(p) for p in _read(os.path.join(folder, "cgroup.procs")).split()
+                         if p.isdigit())
+        return found
+
+    def oom_kills(self) -> int:
+        folder = self.controllers.get("memory")
+        if folder is None:
+            return 0
+        text = _read(os.path.join(folder, "memory.events")) or \
+            _read(os.path.join(folder, "memory.oom_control"))
+        for line in text.splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+        return 0
+
+    def kill(self):
+        """Kill every process in these cgroups; return once they are empty (or 2 s)."""
+        if self.kill_file:
+            _write(self.kill_file, "1")
+        freezer = self.controllers.get("freezer")
+        if freezer and self.pids():
+            _write(os.path.join(freezer, "freezer.state"), "FROZEN")
+        deadline = time.monotonic() + 2.0
+        while True:
+            pids = self.pids()
+            if not pids or time.monotonic() > deadline:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            if freezer:
+                _write(os.path.join(freezer, "freezer.state"), "THAWED")
+            time.sleep(0.005)
+        if freezer:
+            _write(os.path.join(freezer, "freezer.state"), "THAWED")
+
+    def remove(self):
+        self.kill()
+        for folder in self.dirs:
+            for _ in range(50):
+                try:
+                    os.rmdir(folder)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+# ---------------------------------------------------------------- a submission's box
+
+
+class Box:
+    """What one submission's workers share: a uid, cgroups, namespaces, hidden folders.
+
+    The grading process creates it (``Box.create``), passes ``describe()`` to the trusted
+    pytest process (which ``attach``es), and kills and closes it when the submission is
+    done, whatever happened to that pytest process."""
+
+    def __init__(self, uid=None, cgroups=None, namespaces=None, hide=(), owner=False, lease=None):
+        self.uid = uid
+        self.cgroups = cgroups
+        self.namespaces = dict(namespaces or {})
+        self.hide = list(hide)
+        self.owner = owner
+        self._lease = lease
+
+    @classmethod
+    def create(cls, limits, *, drop_uid=None, namespaces=True, cgroups=True, hide=()):
+        support = namespace_support() if namespaces else {"mount": False, "pid": False,
+                                                          "net": False, "prefix": []}
+        uid, lease = None, None
+        if os.geteuid() == 0 and drop_uid is not False:
+            lease = UidLease()
+            uid = lease.uid
+            if uid is not None and not support.get("mount") and not _reachable(uid):
+                lease.release()   # the interpreter sits where that uid cannot enter
+                uid, lease = None, None
+            if uid is not None:
+                kill_uid(uid)     # whatever an earlier, interrupted grader left behind
+        groups = Cgroups.create(DEFAULT_LIMITS | dict(limits or {})) if cgroups and \
+            os.geteuid() == 0 else None
+        return cls(uid, groups, support, hide, owner=True, lease=lease)
+
+    def describe(self) -> dict:
+        return {"uid": self.uid, "cgroups": self.cgroups.describe() if self.cgroups else None,
+                "namespaces": self.namespaces, "hide": self.hide}
+
+    @classmethod
+    def attach(cls, description):
+        return cls(description.get("uid"), Cgroups.attach(description.get("cgroups")),
+                   description.get("namespaces"), description.get("hide", ()))
+
+    def kill_all(self):
+        if self.cgroups is not None:
+            self.cgroups.kill()
+        if self.uid is not None:
+            kill_uid(self.uid)
+
+    def close(self):
+        self.kill_all()
+        if self.owner:
+            if self.cgroups is not None:
+                self.cgroups.remove()
+            if self._lease is not None:
+                self._lease.release()
+
+
+def _reachable(uid) -> bool:
+    """Whether ``uid`` (group ``uid``) could enter every folder the worker reads from."""
+    paths = [p for p, _ in read_rules()] + [sys.executable]
+    for path in paths:
+        parts = os.path.realpath(path).split("/")
+        for k in range(2, len(parts)):
+            try:
+                info = os.stat("/".join(parts[:k]))
+            except OSError:
+                break
+            if not info.st_mode & stat.S_IXOTH:
+                return False
+    return True
+
+
+# ---------------------------------------------------------------- the worker folder
 
 
 def prepare_worker_folder(root: Path, package: Path, probes: Path, overlay: dict | None = None) -> Path:
-    """Build a worker folder: ``package`` (a ``minisegnet`` tree) with ``overlay``
-    (``{relative path: bytes}``) written over it, ``probes.py`` and the worker script."""
+    """Build a worker folder: ``root/pkg`` holds ``package`` (a ``minisegnet`` tree) with
+    ``overlay`` (``{relative path: bytes}``) written over it and ``probes.py``. Homes
+    (``root/home-N``) are made per start by the ``Worker``."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(package, root / "minisegnet",
+    pkg = root / PACKAGE_DIR
+    shutil.copytree(package, pkg / "minisegnet",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc"))
     for rel, content in sorted((overlay or {}).items()):
-        target = root / rel
+        target = pkg / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-    shutil.copyfile(probes, root / "probes.py")
-    shutil.copyfile(Path(__file__).with_name("_worker.py"), root / WORKER_SCRIPT)
-    for sub in ("io", "tmp", "numba-cache"):
-        (root / sub).mkdir(exist_ok=True)
+    shutil.copyfile(probes, pkg / "probes.py")
     return root
+
+
+def _share_with_group(root: str, gid: int) -> None:
+    """The package folder: owned by us, readable by the worker's group, writable by no one
+    else (the folder above: enterable by that group only)."""
+    os.chown(root, 0, gid)
+    os.chmod(root, 0o750)
+    for dirpath, _dirnames, filenames in os.walk(os.path.join(root, PACKAGE_DIR)):
+        os.lchown(dirpath, 0, gid)
+        os.chmod(dirpath, 0o750)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                os.lchown(path, 0, gid)
+                os.chmod(path, 0o640)
 
 
 def _signal_name(number: int) -> str:
@@ -145,24 +764,48 @@ _CRASH_WORDS = {
     "SIGABRT": "an abort",
     "SIGXCPU": "the CPU time limit",
     "SIGXFSZ": "the file size limit",
+    "SIGSYS": "a forbidden system call",
     "SIGKILL": "SIGKILL (killed: the CPU or memory limit, or the code killed itself)",
 }
 
 
-class Worker:
-    """One confined worker process, restarted on demand. Not thread-safe (one test at a time)."""
+# ---------------------------------------------------------------- the worker
 
-    def __init__(self, root, limits=None, *, landlock=True, drop_uid=None, log=None):
+
+class Worker:
+    """One confined worker process, restarted on demand. Not thread-safe (one test at a time).
+
+    ``limits`` may carry ``"box"``: the description of a ``Box`` the grading process
+    created for the submission; without it the worker makes (and owns) one. ``landlock``,
+    ``seccomp``, ``namespaces``, ``cgroups`` and ``drop_uid`` switch mechanisms off (for
+    the tests of the fallbacks)."""
+
+    def __init__(self, root, limits=None, *, landlock=True, drop_uid=None, log=None,
+                 seccomp=True, namespaces=True, cgroups=True):
         self.root = str(Path(root).resolve())
-        self.limits = dict(DEFAULT_LIMITS, **(limits or {}))
+        self.pkg = os.path.join(self.root, PACKAGE_DIR)
+        self.limits = dict(DEFAULT_LIMITS, **{k: v for k, v in (limits or {}).items()
+                                              if k != "box"})
         self.landlock = landlock
-        self.drop_uid = _drop_uid_possible() if drop_uid is None else drop_uid
+        self.seccomp = seccomp
+        description = (limits or {}).get("box")
+        if description:
+            self.box = Box.attach(description)
+        else:
+            self.box = Box.create(self.limits, drop_uid=drop_uid, namespaces=namespaces,
+                                  cgroups=cgroups)
+        if not namespaces:
+            self.box.namespaces = {"mount": False, "pid": False, "net": False, "prefix": []}
+        self.uid = self.box.uid
         self.proc = None
         self.sandbox = None
-        self.broken = None          # a StudentFailure once start-up has failed
+        self.broken = None          # a StudentFailure once start-up can no longer succeed
         self.last_kill_s = None     # how long the last timed-out call ran before the kill
         self.starts = 0
+        self.startup_spent = 0.0
+        self.home = None
         self._reply_fd = None
+        self._status_fd = None
         self._buffer = b""
         self._counter = 0
         self._output = bytearray()
@@ -170,19 +813,18 @@ class Worker:
         self._lock = threading.Lock()
         self._drain = None
         self._log = log
+        self._ooms = 0
         _become_subreaper()
-        if self.drop_uid:
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
-                    os.lchown(name, _NOBODY, _NOBODY)
+        if self.uid is not None:
+            _share_with_group(self.root, self.uid)
 
     # ------------------------------------------------------------ process life
 
-    def _env(self):
+    def _env(self, home):
         return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": self.root,
-            "TMPDIR": os.path.join(self.root, "tmp"),
+            "HOME": home,
+            "TMPDIR": os.path.join(home, "tmp"),
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "OMP_NUM_THREADS": "1",
@@ -190,9 +832,9 @@ class Worker:
             "MKL_NUM_THREADS": "1",
             "NUMEXPR_NUM_THREADS": "1",
             "NUMBA_NUM_THREADS": "1",
-            "NUMBA_CACHE_DIR": os.path.join(self.root, "numba-cache"),
+            "NUMBA_CACHE_DIR": os.path.join(home, "numba-cache"),
             "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": os.path.join(self.root, "tmp"),
+            "MPLCONFIGDIR": os.path.join(home, "tmp"),
         }
 
     def _raise_broken(self):
@@ -202,58 +844,109 @@ class Worker:
             raise GraderError(str(b))
         raise type(b)(b.message, b.detail, b.category)
 
-    def start(self):
+    def _config(self, home, reply_w, status_w):
+        ns = self.box.namespaces
+        hide = [h for h in self.box.hide if os.path.isdir(h)]
+        hide.append(str(Path(__file__).resolve().parent.parent))   # the trusted course copy
+        return {
+            "pkg": self.pkg, "home": home, "uid": self.uid, "gid": self.uid,
+            "limits": {k: self.limits.get(k) for k in ("memory_mb", "cpu_s", "file_mb",
+                                                       "open_files", "processes", "disk_mb")},
+            "rules": [list(r) for r in read_rules(tuple(sorted(hide)))],
+            "landlock": self.landlock, "seccomp": self.seccomp,
+            "cgroups": self.box.cgroups.dirs if self.box.cgroups else [],
+            "hide": sorted(set(hide)),
+            "mount_namespace": bool(ns.get("mount")), "pid_namespace": bool(ns.get("pid")),
+            "net_namespace": bool(ns.get("net")),
+            "reply_fd": reply_w, "status_fd": status_w,
+        }
+
+    def _new_home(self) -> str:
+        home = os.path.join(self.root, f"home-{self.starts}")
+        os.mkdir(home, 0o700)
+        if not self.box.namespaces.get("mount"):
+            for sub in ("tmp", "numba-cache"):
+                os.mkdir(os.path.join(home, sub), 0o700)
+            if self.uid is not None:
+                for path in (home, os.path.join(home, "tmp"), os.path.join(home, "numba-cache")):
+                    os.chown(path, self.uid, self.uid)
+        return home
+
+    def start(self, deadline=None):
+        """Start a fresh worker; the time counts against the submission's start-up budget
+        and, when ``deadline`` is given (a restart within a test), against that test."""
         if self.broken is not None:
             self._raise_broken()
         self.stop()
+        started = time.monotonic()
+        budget_left = float(self.limits["startup_s"]) - self.startup_spent
+        if budget_left <= 0:
+            self._startup_budget_spent()
+        limit = started + budget_left
+        if deadline is not None:
+            limit = min(limit, deadline)
+        self.home = home = self._new_home()
         reply_r, reply_w = os.pipe()
+        status_r, status_w = os.pipe()
         out_r, out_w = os.pipe()
-        config = {
-            "root": self.root,
-            "reply_fd": reply_w,
-            "limits": {k: self.limits.get(k) for k in ("memory_mb", "cpu_s", "file_mb", "open_files")},
-            "drop_capabilities": True,
-            "landlock": self.landlock,
-        }
-        if self.drop_uid:
-            config["limits"]["processes"] = 256
-        elif os.geteuid() == 0:  # uid 0 without capabilities: the count is all of root's tasks
-            config["limits"]["processes"] = _tasks_of_uid(0) + 256
-        extra = {"user": _NOBODY, "group": _NOBODY, "extra_groups": []} if self.drop_uid else {}
+        config = self._config(home, reply_w, status_w)
+        command = list(self.box.namespaces.get("prefix") or []) + [
+            sys.executable, "-I", "-B", str(LAUNCHER)]
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", os.path.join(self.root, WORKER_SCRIPT), json.dumps(config)],
-                stdin=subprocess.PIPE, stdout=out_w, stderr=out_w, pass_fds=(reply_w,),
-                cwd=self.root, env=self._env(), start_new_session=True, close_fds=True, **extra)
+                command, stdin=subprocess.PIPE, stdout=out_w, stderr=out_w,
+                pass_fds=(reply_w, status_w), cwd="/", env=self._env(home),
+                start_new_session=True, close_fds=True)
         finally:
-            os.close(reply_w)
-            os.close(out_w)
+            for fd in (reply_w, status_w, out_w):
+                os.close(fd)
         self.starts += 1
-        self._reply_fd = reply_r
+        self._reply_fd, self._status_fd = reply_r, status_r
         self._buffer = b""
+        self._ooms = self.box.cgroups.oom_kills() if self.box.cgroups else 0
         self._drain = threading.Thread(target=self._drain_output, args=(out_r,), daemon=True)
         self._drain.start()
-        started = time.monotonic()
         try:
-            message = self._read_reply(started + self.limits["startup_s"])
+            self._send(json.dumps(config).encode("utf-8") + b"\n", limit)
+            message = self._read_reply(limit)
+            if "confined" in message:
+                self.sandbox = dict(message["confined"])   # sent before any submitted code ran
+                message = self._read_reply(limit)
         except StudentTimeout:
-            self.broken = StudentTimeout(
-                f"Your package did not finish importing within {self.limits['startup_s']:.0f} s "
-                f"(an endless loop at import time?).", self.output_tail(), "import")
-        except StudentCrash as e:
-            self.broken = StudentCrash(f"The worker died while importing your package: {e}",
-                                       e.detail, "import")
+            self.startup_spent += time.monotonic() - started
+            self.stop()
+            if self.startup_spent >= float(self.limits["startup_s"]) - 0.05:
+                self.broken = StudentTimeout(
+                    f"Your package did not finish importing within the start-up budget of "
+                    f"{self.limits['startup_s']:.0f} s ({self.starts} start(s); an endless loop "
+                    f"or a long sleep at import time?).", self.output_tail(), "import")
+                self._raise_broken()
+            raise StudentTimeout("Time limit exceeded while the worker was restarting (your "
+                                 "package is slow to import).", self.output_tail()) from None
+        except StudentFailure as e:
+            self.startup_spent += time.monotonic() - started
+            self.stop()
+            self.broken = type(e)(f"The worker died while importing your package: {e}",
+                                  e.detail, "memory" if e.category == "memory" else "import")
+            self._raise_broken()
+        self.startup_spent += time.monotonic() - started
+        if message.get("ready") is True and self.sandbox is not None:
+            return
+        if message.get("ready") is False:
+            self.broken = GraderError(f"the worker could not start: {message.get('error')}")
         else:
-            if message.get("ready") is True:
-                self.sandbox = message.get("sandbox")
-                return
-            if message.get("ready") is False:
-                self.broken = GraderError(f"the worker could not start: {message.get('error')}")
-            else:
-                self.broken = StudentCrash(
-                    "The worker did not start properly: importing your package interfered with "
-                    "the grader's protocol.", self.output_tail(), "import")
+            self.broken = StudentCrash(
+                "The worker did not start properly: importing your package interfered with "
+                "the grader's protocol.", self.output_tail(), "import")
         self.stop()
+        self._raise_broken()
+
+    def _startup_budget_spent(self):
+        self.broken = StudentTimeout(
+            f"The start-up budget of {self.limits['startup_s']:.0f} s is spent: your package "
+            f"was imported {self.starts} times (after every crash) and that took "
+            f"{self.startup_spent:.1f} s in all; the remaining tests were not run.",
+            self.output_tail(), "import")
         self._raise_broken()
 
     def _drain_output(self, fd):
@@ -294,11 +987,13 @@ class Worker:
         return data.decode("utf-8", "replace")
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.proc is not None and self.proc.poll() is None and self._status_fd is not None \
+            and not select.select([self._status_fd], [], [], 0)[0]
 
     def stop(self):
-        """Kill the worker's process group and any process that escaped it."""
+        """Kill every process of the worker and clean its home."""
         if self.proc is not None:
+            self.box.kill_all()
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -311,21 +1006,28 @@ class Worker:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            for stream in (self.proc.stdin,):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        if self._reply_fd is not None:
             try:
-                os.close(self._reply_fd)
+                self.proc.stdin.close()
             except OSError:
                 pass
-            self._reply_fd = None
+            self.box.kill_all()
+        for name in ("_reply_fd", "_status_fd"):
+            fd = getattr(self, name)
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+                setattr(self, name, None)
         self._kill_strays()
+        if self.uid is None and not self.box.namespaces.get("pid") and self.home:
+            kill_leftovers(self.home)
         if self._drain is not None:
             self._drain.join(timeout=2)
             self._drain = None
+        if self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)   # fd-based: never follows a link
+            self.home = None
         self.proc = None
 
     def _kill_strays(self):
@@ -353,47 +1055,102 @@ class Worker:
 
     def close(self):
         self.stop()
+        if self.box.owner:
+            self.box.close()
 
     # ------------------------------------------------------------ protocol
 
-    def _death_report(self) -> StudentCrash:
-        """Wait for the dead worker and describe how it ended."""
-        code = None
-        if self.proc is not None:
+    def _death_report(self) -> StudentFailure:
+        """Describe how the worker ended (the launcher's status line, else unshare's code)."""
+        report = None
+        if self._status_fd is not None:
+            data = b""
+            deadline = time.monotonic() + 5.0
+            while b"\n" not in data and time.monotonic() < deadline:
+                ready, _, _ = select.select([self._status_fd], [], [], 0.5)
+                if not ready:
+                    continue
+                chunk = os.read(self._status_fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
             try:
-                code = self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                code = None
+                report = json.loads(data.split(b"\n", 1)[0].decode())
+            except (ValueError, UnicodeDecodeError):
+                report = None
         tail = self.output_tail()
-        if code is None:
-            return StudentCrash("The worker stopped answering (it closed its reply channel).", tail)
-        if code < 0:
-            name = _signal_name(-code)
+        ooms = self.box.cgroups.oom_kills() if self.box.cgroups else 0
+        if ooms > self._ooms:
+            self._ooms = ooms
+            return StudentError(f"Memory limit exceeded ({self.limits['memory_mb']} MiB for all "
+                                f"processes of your code together): the worker was killed.",
+                                tail, "memory")
+        if not isinstance(report, dict):
+            code = self.proc.poll() if self.proc is not None else None
+            if code is not None and code < 0:
+                report = {"signal": -code}
+            else:
+                return StudentCrash("The worker stopped answering (it was killed or closed its "
+                                    "reply channel).", tail)
+        if "signal" in report:
+            name = _signal_name(int(report["signal"]))
             what = _CRASH_WORDS.get(name, name)
             category = {"SIGXCPU": "timeout"}.get(name, "crash")
             return StudentCrash(f"Your code crashed the worker process: it was ended by {what}.",
                                 tail, category)
-        return StudentCrash(
-            f"Your code ended the worker process (exit status {code}): do not call "
-            f"sys.exit, os._exit or similar in your functions.", tail, "exit")
+        if "exit" in report:
+            return StudentCrash(
+                f"Your code ended the worker process (exit status {report['exit']}): do not call "
+                f"sys.exit, os._exit or similar in your functions.", tail, "exit")
+        return StudentCrash("The worker stopped answering.", tail)
 
-    def _read_reply(self, deadline: float) -> dict:
-        while b"\n" not in self._buffer:
+    def _send(self, data: bytes, deadline: float):
+        """Write ``data`` to the worker's stdin without ever blocking past ``deadline``."""
+        fd = self.proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        view = memoryview(data)
+        while view:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StudentTimeout("timeout")
-            ready, _, _ = select.select([self._reply_fd], [], [], min(remaining, 1.0))
-            if not ready:
+            watched = [self._status_fd] if self._status_fd is not None else []
+            readable, writable, _ = select.select(watched, [fd], [], min(remaining, 1.0))
+            if readable and not writable:
+                raise self._death_report()
+            if not writable:
                 continue
             try:
-                chunk = os.read(self._reply_fd, 1 << 16)
-            except OSError:
-                chunk = b""
-            if not chunk:
+                written = os.write(fd, view[:1 << 16])
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, OSError):
+                raise self._death_report() from None
+            view = view[written:]
+
+    def _fill(self, size: int, deadline: float):
+        """Read from the reply pipe until the buffer holds ``size`` bytes or a line."""
+        while (len(self._buffer) < size) if size else (b"\n" not in self._buffer):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StudentTimeout("timeout")
+            watched = [self._reply_fd] + ([self._status_fd] if self._status_fd is not None else [])
+            ready, _, _ = select.select(watched, [], [], min(remaining, 1.0))
+            if self._reply_fd in ready:
+                try:
+                    chunk = os.read(self._reply_fd, 1 << 20)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise self._death_report()
+                self._buffer += chunk
+                if not size and len(self._buffer) > (4 << 20):
+                    raise StudentCrash("The worker sent a reply line over 4 MiB (protocol "
+                                       "violation).")
+            elif ready:
                 raise self._death_report()
-            self._buffer += chunk
-            if len(self._buffer) > (4 << 20):
-                raise StudentCrash("The worker sent a reply over 4 MiB (protocol violation).")
+
+    def _read_reply(self, deadline: float) -> dict:
+        self._fill(0, deadline)
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
             message = json.loads(line.decode("utf-8"))
@@ -404,28 +1161,49 @@ class Worker:
             raise StudentCrash("The worker sent a reply that is not an object (protocol violation).")
         return message
 
+    def _read_payload(self, size, deadline: float) -> bytes:
+        cap = int(self.limits["reply_mb"]) << 20
+        if not isinstance(size, int) or size < 0 or size > cap:
+            raise StudentOutputError(f"Your function's outputs are {size} bytes, over the "
+                                     f"{self.limits['reply_mb']} MiB limit.")
+        self._fill(size, deadline)
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
     def call(self, probe: str, arrays: dict, params: dict, budget_s: float):
-        """Run ``probe`` in the worker; returns ``(outputs, seconds)`` or raises a ``StudentFailure``."""
-        if not self.alive():
-            self.start()
-        self._counter += 1
-        ident = self._counter
-        io_dir = os.path.join(self.root, "io")
-        in_name = f"in-{ident}.npz" if arrays else None
-        if in_name:
-            write_npz(os.path.join(io_dir, in_name), arrays)
-        request = json.dumps({"id": ident, "probe": probe, "params": params, "inputs": in_name})
+        """Run ``probe`` in the worker; returns ``(outputs, seconds)`` or raises a
+        ``StudentFailure``. The budget covers everything: a restart, sending the inputs,
+        the run, and reading the outputs back."""
         started = time.monotonic()
+        deadline = started + budget_s
         try:
-            self.proc.stdin.write(request.encode("utf-8") + b"\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            error = self._death_report()
-            self.stop()
-            raise error from None
-        try:
-            message = self._read_reply(started + budget_s)
-        except StudentTimeout:
+            if not self.alive():
+                first = self.starts == 0
+                self.start(None if first else deadline)
+                if first:   # the first start-up is the submission's, not this test's
+                    deadline = time.monotonic() + budget_s
+                    started = time.monotonic()
+            self._counter += 1
+            ident = self._counter
+            payload = npz_bytes(arrays) if arrays else b""
+            request = json.dumps({"id": ident, "probe": probe, "params": params,
+                                  "inputs": len(payload)}).encode("utf-8")
+            self._send(request + b"\n" + payload, deadline)
+            message = self._read_reply(deadline)
+            if message.get("id") != ident:
+                self.stop()
+                raise StudentCrash("The worker answered out of turn (protocol violation).")
+            if message.get("ok") is True:
+                data = self._read_payload(message.get("bytes", 0), deadline)
+                try:
+                    return read_npz_bytes(data), time.monotonic() - started
+                except NpzError as e:
+                    raise StudentOutputError(f"Your function's output could not be read back: "
+                                             f"{e}") from None
+            raise self._error_from(message)
+        except StudentTimeout as e:
+            if self.broken is not None or str(e) != "timeout":
+                raise
             elapsed = time.monotonic() - started
             self.stop()
             self.last_kill_s = elapsed
@@ -435,25 +1213,10 @@ class Worker:
         except StudentCrash:
             self.stop()
             raise
-        elapsed = time.monotonic() - started
-        out_path = os.path.join(io_dir, f"out-{ident}.npz")
-        try:
-            if message.get("id") != ident:
+        except StudentError as e:
+            if e.category == "memory":
                 self.stop()
-                raise StudentCrash("The worker answered out of turn (protocol violation).")
-            if message.get("ok") is True:
-                try:
-                    return read_npz(out_path), elapsed
-                except NpzError as e:
-                    raise StudentOutputError(f"Your function's output could not be read back: {e}") from None
-            raise self._error_from(message)
-        finally:
-            for path in (out_path, os.path.join(io_dir, in_name) if in_name else None):
-                if path:
-                    try:
-                        os.unlink(path)
-                    except OSError:
-                        pass
+            raise
 
     def _error_from(self, message: dict) -> StudentError:
         kind = str(message.get("type", "Exception"))[:100]
@@ -473,19 +1236,42 @@ class Worker:
         return StudentError(f"Your code raised {kind}: {text}", detail, "error")
 
 
-def sandbox_summary(status) -> str:
-    """One line describing the protections a worker reported."""
+
+def sandbox_summary(status, box=None) -> str:
+    """One line describing the protections in force, from the worker's ``confined`` line
+    (sent before any submitted code ran) and the box the grader made."""
     if not status:
         return "sandbox: unknown (the worker never started)"
-    parts = [f"uid {status.get('uid')}", "rlimits"]
+    parts = [f"uid {status.get('uid')}" + (" (leased for this submission)"
+                                           if status.get("capabilities") == "dropped (uid changed)"
+                                           else "")]
+    parts.append("rlimits")
     if status.get("capabilities"):
-        parts.append(f"capabilities {status['capabilities']}")
+        parts.append(f"capabilities {status['capabilities'].split(' (')[0]}")
     if status.get("no_new_privs"):
         parts.append("no_new_privs")
+    names = [k for k, key in (("mount", "mounts"), ("PID", "pid_namespace"),
+                              ("network", "net_namespace")) if status.get(key)]
+    parts.append(f"namespaces: {', '.join(names)}" if names else
+                 "no namespaces (processes found by uid/cgroup; network: see seccomp)")
+    mounts = status.get("mounts") or {}
+    parts.append(f"home {mounts['home']}" if mounts.get("home") else
+                 "home on disk (per-file cap only, total checked between calls)")
+    if box is not None and box.get("cgroups"):
+        controllers = sorted(box["cgroups"].get("controllers", {}))
+        parts.append(f"cgroups ({', '.join(controllers)})")
+    elif status.get("cgroups"):
+        parts.append(f"cgroups ({status['cgroups']})")
+    else:
+        parts.append("no cgroup (memory per process, processes per uid, no CPU share)")
+    parts.append("seccomp (AF_UNIX sockets only)" if status.get("seccomp") else "no seccomp")
     landlock = status.get("landlock")
     if landlock:
-        covered = [k for k in ("filesystem", "tcp", "signals") if landlock.get(k)]
+        covered = [k for k in ("filesystem", "tcp", "signals", "abstract_unix") if landlock.get(k)]
         parts.append(f"Landlock ABI {status.get('landlock_abi')} ({', '.join(covered)})")
     else:
         parts.append("no Landlock")
+    network = "closed" if status.get("net_namespace") or status.get("seccomp") else \
+        "OPEN (no network namespace, no seccomp)"
+    parts.append(f"network {network}")
     return "sandbox: " + ", ".join(parts)
