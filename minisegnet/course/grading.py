@@ -213,6 +213,7 @@ _CATEGORY_WORDS = {
     "import": "the package does not import", "exit": "the code exited", "crash": "crash",
     "timeout": "time limit", "memory": "memory limit", "output": "unreadable output",
     "grader": "grader error", "missing": "did not run", "skipped": "skipped",
+    "disk": "disk limit", "stub": "this test ran the stub",
 }
 
 

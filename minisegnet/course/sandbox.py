@@ -1172,17 +1172,16 @@ class Worker:
 
     def call(self, probe: str, arrays: dict, params: dict, budget_s: float):
         """Run ``probe`` in the worker; returns ``(outputs, seconds)`` or raises a
-        ``StudentFailure``. The budget covers everything: a restart, sending the inputs,
-        the run, and reading the outputs back."""
+        ``StudentFailure``. The budget covers the whole call: sending the inputs, the run,
+        and reading the outputs back (a start-up before it is charged to the submission's
+        start-up budget instead)."""
         started = time.monotonic()
         deadline = started + budget_s
         try:
             if not self.alive():
-                first = self.starts == 0
-                self.start(None if first else deadline)
-                if first:   # the first start-up is the submission's, not this test's
-                    deadline = time.monotonic() + budget_s
-                    started = time.monotonic()
+                self.start()   # charged to the submission's start-up budget, not to this test
+                started = time.monotonic()
+                deadline = started + budget_s
             self._counter += 1
             ident = self._counter
             payload = npz_bytes(arrays) if arrays else b""
@@ -1195,11 +1194,13 @@ class Worker:
                 raise StudentCrash("The worker answered out of turn (protocol violation).")
             if message.get("ok") is True:
                 data = self._read_payload(message.get("bytes", 0), deadline)
+                self._check_disk()
                 try:
                     return read_npz_bytes(data), time.monotonic() - started
                 except NpzError as e:
                     raise StudentOutputError(f"Your function's output could not be read back: "
                                              f"{e}") from None
+            self._check_disk()
             raise self._error_from(message)
         except StudentTimeout as e:
             if self.broken is not None or str(e) != "timeout":
@@ -1217,6 +1218,29 @@ class Worker:
             if e.category == "memory":
                 self.stop()
             raise
+
+    def _check_disk(self):
+        """Without a mount namespace the home is a plain folder: count what is in it after
+        each call, and stop a worker that wrote more than ``disk_mb`` in all."""
+        if self.box.namespaces.get("mount") or self.home is None:
+            return
+        cap = int(self.limits["disk_mb"]) << 20
+        total, stack, seen = 0, [self.home], 0
+        while stack and total <= cap and seen < 100000:
+            try:
+                with os.scandir(stack.pop()) as entries:
+                    for entry in entries:
+                        seen += 1
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        else:
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+        if total > cap:
+            self.stop()
+            raise StudentError(f"Disk limit exceeded: your code wrote more than "
+                               f"{self.limits['disk_mb']} MiB of files.", "", "disk")
 
     def _error_from(self, message: dict) -> StudentError:
         kind = str(message.get("type", "Exception"))[:100]
