@@ -378,26 +378,11 @@ def _export_in_zip(path: Path):
 
 
 def find_submissions(folder) -> tuple[list, list]:
-    """``(submissions, skipped)`` in a SUBMISSIONS folder; ``skipped``: ``[(entry, why)]``."""
+    """``(submissions, skipped)`` in a SUBMISSIONS folder; ``skipped``: ``[(entry, why)]``.
+    A Gradescope export (a folder or zip with ``submission_metadata.yml``), whether it is
+    SUBMISSIONS itself or one of its entries, gives one submission per ``submission_*``."""
     folder = Path(folder)
-    subs, skipped = [], []
-    export = folder / "submission_metadata.yml"
-    children = sorted(folder.iterdir(), key=lambda p: p.name)
-    if not export.is_file():
-        inner = [c for c in children if c.is_dir() and not c.is_symlink()
-                 and (c / "submission_metadata.yml").is_file()]
-        if len(inner) == 1:
-            skipped += [(c.name, "outside the Gradescope export folder") for c in children
-                        if c != inner[0]]
-            folder, children = inner[0], sorted(inner[0].iterdir(), key=lambda p: p.name)
-            export = folder / "submission_metadata.yml"
-    meta = {}
-    if export.is_file():
-        try:
-            meta = _metadata(_Folder(folder).read("submission_metadata.yml").decode("utf-8", "replace"))
-        except OSError:
-            meta = {}
-    names = set()
+    subs, skipped, names = [], [], set()
 
     def add(name, source, submitters=""):
         safe = _safe_name(name)
@@ -406,30 +391,44 @@ def find_submissions(folder) -> tuple[list, list]:
         names.add(safe)
         subs.append(Submission(safe, source, submitters))
 
-    for child in children:
-        shown = escape_text(child.name, 120)
-        if child.name == "submission_metadata.yml" and meta is not None:
-            continue
-        if child.name.startswith("."):
-            skipped.append((shown, "hidden entry"))
-        elif child.is_symlink():
-            skipped.append((shown, "a link (not followed)"))
-        elif child.is_dir():
-            add(child.name, _Folder(child), meta.get(child.name, ""))
-        elif child.is_file() and child.suffix.lower() == ".zip":
-            if child.stat().st_size > MAX_ZIP_BYTES:
-                skipped.append((shown, f"zip file over {MAX_ZIP_BYTES >> 20} MiB"))
+    def metadata_of(export: Path) -> dict:
+        try:
+            return _metadata(_Folder(export).read("submission_metadata.yml")
+                             .decode("utf-8", "replace"))
+        except OSError:
+            return {}
+
+    def scan(where: Path, meta: dict, in_export: bool):
+        for child in sorted(where.iterdir(), key=lambda p: p.name):
+            shown = escape_text(child.relative_to(folder).as_posix(), 160)
+            if in_export and child.name == "submission_metadata.yml":
                 continue
-            found = _export_in_zip(child)
-            if found is not None:
+            if child.name.startswith("."):
+                skipped.append((shown, "hidden entry"))
+            elif child.is_symlink():
+                skipped.append((shown, "a link (not followed)"))
+            elif child.is_dir() and not in_export and \
+                    (child / "submission_metadata.yml").is_file():
+                scan(child, metadata_of(child), True)
+            elif child.is_dir():
+                add(child.name, _Folder(child), meta.get(child.name, ""))
+            elif child.is_file() and child.suffix.lower() == ".zip" and not in_export:
+                if child.stat().st_size > MAX_ZIP_BYTES:
+                    skipped.append((shown, f"a zip file over {MAX_ZIP_BYTES >> 20} MiB"))
+                    continue
+                found = _export_in_zip(child)
+                if found is None:
+                    add(child.stem, _Zip(child))
+                    continue
                 prefix, text, folders = found
                 zmeta = _metadata(text)
                 for sub in folders:
                     add(sub, _Zip(child, prefix + sub + "/"), zmeta.get(sub, ""))
+            elif child.is_file():
+                skipped.append((shown, "a loose file (a submission is a folder or a .zip file)"))
             else:
-                add(child.stem, _Zip(child))
-        elif child.is_file():
-            skipped.append((shown, "a loose file (a submission is a folder or a .zip file)"))
-        else:
-            skipped.append((shown, "not a file or folder"))
+                skipped.append((shown, "not a file or folder"))
+
+    root_export = (folder / "submission_metadata.yml").is_file()
+    scan(folder, metadata_of(folder) if root_export else {}, root_export)
     return subs, skipped

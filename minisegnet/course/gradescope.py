@@ -18,8 +18,14 @@ import argparse
 import json
 from pathlib import Path
 
-from .grading import (Bundle, build_results, ensure_no_readable_solution, grade_submission,
-                      points_table, write_json)
+from .grading import (
+    Bundle,
+    build_results,
+    ensure_no_readable_solution,
+    grade_submission,
+    points_table,
+    write_json,
+)
 
 __all__ = ["main"]
 

@@ -1082,9 +1082,9 @@ class Worker:
         ooms = self.box.cgroups.oom_kills() if self.box.cgroups else 0
         if ooms > self._ooms:
             self._ooms = ooms
-            return StudentError(f"Memory limit exceeded ({self.limits['memory_mb']} MiB for all "
-                                f"processes of your code together): the worker was killed.",
-                                tail, "memory")
+            return StudentError(f"Memory limit exceeded ({self.limits['memory_mb']} MiB): all "
+                                f"processes of your code together used more, and the worker "
+                                f"was killed.", tail, "memory")
         if not isinstance(report, dict):
             code = self.proc.poll() if self.proc is not None else None
             if code is not None and code < 0:

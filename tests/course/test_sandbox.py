@@ -20,8 +20,15 @@ import pytest
 
 from minisegnet.course._worker import landlock_abi
 from minisegnet.course.errors import StudentFailure
-from minisegnet.course.sandbox import (LAUNCHER, Box, Worker, namespace_support,
-                                       prepare_worker_folder, read_rules, sandbox_summary)
+from minisegnet.course.sandbox import (
+    LAUNCHER,
+    Box,
+    Worker,
+    namespace_support,
+    prepare_worker_folder,
+    read_rules,
+    sandbox_summary,
+)
 
 from .conftest import ROOT
 
