@@ -44,12 +44,11 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def escape_text(text: str, limit: int = 300) -> str:
-    """``text`` on one line: control and line-separator characters as escapes, capped."""
+    """``text`` on one line: control and line-separator characters as escapes, capped
+    (idempotent: escaping twice changes nothing)."""
     out = []
     for ch in str(text):
-        if ch == "\\":
-            out.append("\\\\")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
             out.append(ch.encode("unicode_escape").decode("ascii"))
         else:
             out.append(ch)
@@ -181,8 +180,8 @@ class _Zip:
                 continue
             rel = "/".join(parts)
             mode = info.external_attr >> 16
-            kind = "link" if stat.S_ISLNK(mode) else "file" if not mode or stat.S_ISREG(mode) \
-                else "other"
+            kind = "link" if stat.S_ISLNK(mode) else "file" if not stat.S_IFMT(mode) or \
+                stat.S_ISREG(mode) else "other"
             self.members[rel] = info
             found.append(_Entry(rel, kind, info.file_size))
         return sorted(found, key=lambda e: e.rel)
