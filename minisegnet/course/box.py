@@ -25,7 +25,7 @@ from pathlib import Path
 from .policy import beneath, read_rules
 
 __all__ = ["Box", "Cgroups", "UidLease", "namespace_support", "kill_uid", "kill_leftovers",
-           "UID_BASE", "UID_COUNT"]
+           "resident_bytes_of_uid", "resident_bytes", "descendants", "UID_BASE", "UID_COUNT"]
 
 UID_BASE, UID_COUNT = 240000, 4096
 _counter = 0
@@ -166,22 +166,67 @@ class UidLease:
             self._fd = None
 
 
-def _pids_of_uid(uid) -> list:
-    pids = []
+def _processes_of_uid(uid) -> list:
+    """``[(pid, resident bytes)]`` of every process with ``uid`` among its ids."""
+    found = []
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/status", "rb") as handle:
+                mine, rss = False, 0
                 for line in handle:
                     if line.startswith(b"Uid:"):
-                        ids = [int(v) for v in line.split()[1:]]
-                        if uid in ids:
-                            pids.append(int(entry))
-                        break
-        except (OSError, ValueError):
+                        mine = uid in [int(v) for v in line.split()[1:]]
+                        if not mine:
+                            break
+                    elif line.startswith(b"VmRSS:"):
+                        rss = int(line.split()[1]) * 1024
+                if mine:
+                    found.append((int(entry), rss))
+        except (OSError, ValueError, IndexError):
             continue
-    return pids
+    return found
+
+
+def _pids_of_uid(uid) -> list:
+    return [pid for pid, _ in _processes_of_uid(uid)]
+
+
+def resident_bytes_of_uid(uid) -> int:
+    """Memory all processes of ``uid`` hold (the fallback where no memory cgroup counts)."""
+    return sum(rss for _, rss in _processes_of_uid(uid))
+
+
+def descendants(root_pid) -> list:
+    """Every process below ``root_pid`` (orphans of the worker stay below its launcher,
+    which is their subreaper)."""
+    children = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    ppid = int(handle.read().rsplit(b")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    found, queue = [], [root_pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def resident_bytes(pids) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def kill_uid(uid) -> int:

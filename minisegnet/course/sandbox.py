@@ -42,7 +42,7 @@ import threading
 import time
 from pathlib import Path
 
-from .box import Box, kill_leftovers, namespace_support
+from .box import Box, descendants, kill_leftovers, namespace_support, resident_bytes, resident_bytes_of_uid
 from .errors import (
     GraderError,
     StudentCrash,
@@ -277,6 +277,7 @@ class Worker:
         self._ooms = self.box.cgroups.oom_kills() if self.box.cgroups else 0
         self._drain = threading.Thread(target=self._drain_output, args=(out_r,), daemon=True)
         self._drain.start()
+        self._start_watchdog()
         try:
             self._send(json.dumps(config).encode("utf-8") + b"\n", limit)
             message = self._read_reply(limit)
@@ -319,6 +320,46 @@ class Worker:
             f"{self.startup_spent:.1f} s in all; the remaining tests were not run.",
             self.output_tail(), "import")
         self._raise_broken()
+
+    def _start_watchdog(self):
+        """Where no memory cgroup counts the submission's processes together, add up their
+        resident memory (by uid, else the launcher's subtree) four times a second and kill
+        them all over the limit."""
+        self._memory_hit = False
+        if self.box.cgroups and "memory" in self.box.cgroups.controllers:
+            return
+        stop = self._watch_stop = threading.Event()
+        cap = int(self.limits["memory_mb"]) << 20
+        proc = self.proc
+
+        def used():
+            if self.uid is not None:
+                return resident_bytes_of_uid(self.uid)
+            return resident_bytes(descendants(proc.pid))
+
+        def watch():
+            while not stop.wait(0.25):
+                if used() > cap:
+                    self._memory_hit = True
+                    self._kill_tree(proc)
+                    return
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    def _kill_tree(self, proc):
+        """Everything of the submission: its cgroup, its uid, the launcher's subtree."""
+        self.box.kill_all()
+        if proc is not None:
+            for _ in range(20):
+                pids = descendants(proc.pid)
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                time.sleep(0.005)
 
     def _drain_output(self, fd):
         cap = int(self.limits["output_kb"]) * 1024
@@ -363,8 +404,11 @@ class Worker:
 
     def stop(self):
         """Kill every process of the worker and clean its home."""
+        if getattr(self, "_watch_stop", None) is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
         if self.proc is not None:
-            self.box.kill_all()
+            self._kill_tree(self.proc)
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -451,8 +495,8 @@ class Worker:
                 report = None
         tail = self.output_tail()
         ooms = self.box.cgroups.oom_kills() if self.box.cgroups else 0
-        if ooms > self._ooms:
-            self._ooms = ooms
+        if ooms > self._ooms or getattr(self, "_memory_hit", False):
+            self._ooms, self._memory_hit = ooms, False
             return StudentError(f"Memory limit exceeded ({self.limits['memory_mb']} MiB): all "
                                 f"processes of your code together used more, and the worker "
                                 f"was killed.", tail, "memory")
