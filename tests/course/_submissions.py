@@ -477,6 +477,27 @@ def write(root, subs: dict) -> None:
         folder = root / name
         folder.mkdir(parents=True)
         for rel, content in files.items():
-            target = folder / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+            _write_file(folder, rel, content)
+
+
+def _write_file(folder, rel, content):
+    """Write ``folder/rel``, creating its folders one level at a time (a 1100-level path
+    is too deep for the recursive ``os.makedirs``)."""
+    import os
+
+    parts = rel.split("/")
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            try:
+                os.mkdir(part, dir_fd=fd)
+            except FileExistsError:
+                pass
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        out = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=fd)
+        with os.fdopen(out, "wb") as handle:
+            handle.write(content)
+    finally:
+        os.close(fd)

@@ -164,16 +164,24 @@ def _processes_with(token):
 
 
 def _remove_deep(folder):
-    """Remove a very deep tree without recursion (shutil.rmtree recurses per level)."""
-    while folder.is_dir():
-        path = folder
-        while True:
-            children = list(path.iterdir())
-            sub = [c for c in children if c.is_dir() and not c.is_symlink()]
-            for c in children:
-                if c not in sub:
-                    c.unlink()
-            if not sub:
-                break
-            path = sub[0]
-        path.rmdir()
+    """Remove a very deep tree without recursion (``shutil.rmtree`` recurses per level)."""
+    if not folder.is_dir():
+        return
+    chain = [os.open(folder, os.O_RDONLY | os.O_DIRECTORY)]
+    while True:
+        fd = chain[-1]
+        subs = [e for e in os.listdir(fd) if os.path.isdir(os.path.join(f"/proc/self/fd/{fd}", e))
+                and not os.path.islink(os.path.join(f"/proc/self/fd/{fd}", e))]
+        for entry in os.listdir(fd):
+            if entry not in subs:
+                os.unlink(entry, dir_fd=fd)
+        if subs:
+            chain.append(os.open(subs[0], os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd))
+            continue
+        os.close(chain.pop())
+        if not chain:
+            break
+        name = [e for e in os.listdir(chain[-1])
+                if os.path.isdir(os.path.join(f"/proc/self/fd/{chain[-1]}", e))][0]
+        os.rmdir(name, dir_fd=chain[-1])
+    os.rmdir(folder)
