@@ -25,7 +25,8 @@ from pathlib import Path
 from .policy import beneath, read_rules
 
 __all__ = ["Box", "Cgroups", "UidLease", "namespace_support", "kill_uid", "kill_leftovers",
-           "resident_bytes_of_uid", "resident_bytes", "descendants", "UID_BASE", "UID_COUNT"]
+           "resident_bytes_of_uid", "resident_bytes", "descendants", "reachable_by", "UID_BASE",
+           "UID_COUNT"]
 
 UID_BASE, UID_COUNT = 240000, 4096
 _counter = 0
@@ -474,7 +475,7 @@ class Box:
         if os.geteuid() == 0 and drop_uid is not False:
             lease = UidLease()
             uid = lease.uid
-            if uid is not None and not support.get("mount") and not _reachable(uid):
+            if uid is not None and not support.get("mount") and not reachable_by(uid):
                 lease.release()   # the interpreter sits where that uid cannot enter
                 uid, lease = None, None
             if uid is not None:
@@ -507,7 +508,7 @@ class Box:
                 self._lease.release()
 
 
-def _reachable(uid) -> bool:
+def reachable_by(uid) -> bool:
     """Whether ``uid`` (group ``uid``) could enter every folder the worker reads from."""
     paths = [p for p, _ in read_rules()] + [sys.executable]
     for path in paths:

@@ -42,7 +42,15 @@ import threading
 import time
 from pathlib import Path
 
-from .box import Box, descendants, kill_leftovers, namespace_support, resident_bytes, resident_bytes_of_uid
+from .box import (
+    Box,
+    descendants,
+    kill_leftovers,
+    namespace_support,
+    reachable_by,
+    resident_bytes,
+    resident_bytes_of_uid,
+)
 from .errors import (
     GraderError,
     StudentCrash,
@@ -278,12 +286,15 @@ class Worker:
         self._drain = threading.Thread(target=self._drain_output, args=(out_r,), daemon=True)
         self._drain.start()
         self._start_watchdog()
+        self.sandbox = None
         try:
             self._send(json.dumps(config).encode("utf-8") + b"\n", limit)
             message = self._read_reply(limit)
             if "confined" in message:
                 self.sandbox = dict(message["confined"])   # sent before any submitted code ran
                 message = self._read_reply(limit)
+            elif self._namespaces_failed(message.get("error")):
+                return self.start(deadline)
         except StudentTimeout:
             self.startup_spent += time.monotonic() - started
             self.stop()
@@ -298,6 +309,8 @@ class Worker:
         except StudentFailure as e:
             self.startup_spent += time.monotonic() - started
             self.stop()
+            if self.sandbox is None and self._namespaces_failed(str(e)):
+                return self.start(deadline)
             self.broken = type(e)(f"The worker died while importing your package: {e}",
                                   e.detail, "memory" if e.category == "memory" else "import")
             self._raise_broken()
@@ -312,6 +325,18 @@ class Worker:
                 "the grader's protocol.", self.output_tail(), "import")
         self.stop()
         self._raise_broken()
+
+    def _namespaces_failed(self, why) -> bool:
+        """The launcher died before confining anything (nothing of the submission ran): where
+        that was in namespaces, note why and go on without them (once)."""
+        if not self.box.namespaces.get("prefix"):
+            return False
+        self.stop()
+        self.box.namespaces = {"mount": False, "pid": False, "net": False, "prefix": [],
+                               "why": f"unshare failed at start: {str(why)[:200]}"}
+        if self.uid is not None and not reachable_by(self.uid):
+            self.uid = None   # without a mount namespace that uid could not run Python here
+        return True
 
     def _startup_budget_spent(self):
         self.broken = StudentTimeout(
@@ -691,8 +716,10 @@ def sandbox_summary(status, box=None) -> str:
         parts.append("no_new_privs")
     names = [k for k, key in (("mount", "mounts"), ("PID", "pid_namespace"),
                               ("network", "net_namespace")) if status.get(key)]
+    why = ((box or {}).get("namespaces") or {}).get("why")
     parts.append(f"namespaces: {', '.join(names)}" if names else
-                 "no namespaces (processes found by uid/cgroup; network: see seccomp)")
+                 "no namespaces (processes found by cgroup, uid or subtree; network: see seccomp"
+                 + (f"; {why}" if why else "") + ")")
     mounts = status.get("mounts") or {}
     parts.append(f"home {mounts['home']}" if mounts.get("home") else
                  "home on disk (per-file cap only, total checked between calls)")
