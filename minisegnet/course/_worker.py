@@ -374,6 +374,10 @@ def _prepare_mounts(config):
     size = int(config["limits"].get("disk_mb") or 64)
     owner = f",uid={uid},gid={gid}" if uid is not None else ""
     _mount("tmpfs", home, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=700{owner}")
+    for sub in ("tmp", "numba-cache"):
+        os.mkdir(os.path.join(home, sub), 0o700)
+        if uid is not None:
+            os.chown(os.path.join(home, sub), uid, gid)
     done["home"] = f"tmpfs {size} MiB"
     return done
 
