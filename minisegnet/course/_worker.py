@@ -54,6 +54,7 @@ import signal
 import stat
 import sys
 import traceback
+from importlib.machinery import PathFinder
 
 # ---------------------------------------------------------------- libc
 
@@ -459,9 +460,7 @@ class _ReadableOnly:
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        from importlib.machinery import PathFinder
-
-        spec = PathFinder.find_spec(name, path, target)
+        spec = PathFinder.find_spec(name, path, target)   # imported above: no import in here
         origin = getattr(spec, "origin", None)
         if spec is not None and origin and os.path.isabs(origin):
             try:
@@ -631,6 +630,8 @@ def main():
         code = 1
         try:
             code = serve(config, status, reply_fd)
+        except BaseException:
+            traceback.print_exc()   # to the grader's capped output pipe
         finally:
             sys.stdout.flush()
             sys.stderr.flush()

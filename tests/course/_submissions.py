@@ -463,10 +463,10 @@ def build(solution: dict, stub: dict, paths: dict) -> dict:
     for name, code in tampering(paths).items():
         subs[name] = {CONV_MATRIX: stub_cm + "\n\nimport numpy as np\n" + code, CONV: stub_conv}
     token = paths["token"]
-    subs["cpu_burners"] = {CONV_MATRIX: BURNERS.format(token=token) + sol_cm, CONV: sol_conv}
+    subs["cpu_burners"] = {CONV_MATRIX: sol_cm + BURNERS.format(token=token), CONV: sol_conv}
     subs["cpu_neighbour_a"] = {CONV_MATRIX: sol_cm, CONV: sol_conv}
     subs["cpu_neighbour_b"] = {CONV_MATRIX: sol_cm, CONV: sol_conv}
-    subs["daemons"] = {CONV_MATRIX: DAEMONS.format(token=token) + stub_cm, CONV: stub_conv}
+    subs["daemons"] = {CONV_MATRIX: stub_cm + DAEMONS.format(token=token), CONV: stub_conv}
     subs.update(robustness(sol_cm, sol_conv, stub_cm, stub_conv))
     return {name: {rel: (v.encode() if isinstance(v, str) else v) for rel, v in files.items()}
             for name, files in subs.items()}

@@ -312,6 +312,8 @@ def test_no_process_of_a_submission_survives_grade(batch):
     """Attack 4: double fork, setsid, execve with an empty environment, 200 CPU burners."""
     assert batch.facts["survivors"] == []
     assert batch.results("daemons")["score"] == 0
+    assert "did not compile" not in batch.results("daemons")["output"]   # the attack ran
+    assert "did not compile" not in batch.results("cpu_burners")["output"]
 
 
 def test_cpu_burners_do_not_cost_a_neighbour_points(batch):
