@@ -2,22 +2,29 @@
 
 For every submission the trusted parent (this module)
 
-1. takes only the files the assignment marks as gradable from the submission folder
-   (by path, or by unique file name), each a plain UTF-8 file below 1 MiB that compiles;
-   anything else (``conftest.py``, ``pytest.ini``, ``sitecustomize.py``, ``pytest_*.py``,
-   a fake ``results.json``) is ignored and listed in the output;
-2. builds a private temporary folder: the student edition's package with those files in
-   place, the probes and the worker script (``sandbox.prepare_worker_folder``), and a copy
-   of this course package for the trusted pytest process;
+1. takes only the files the assignment marks as gradable from the submission (a folder,
+   a zip, a folder of Gradescope's export: ``collect.py``), by path or by unique file name,
+   each a plain UTF-8 file below 1 MiB (a BOM is fine) that compiles; anything else
+   (``conftest.py``, ``pytest.ini``, ``sitecustomize.py``, ``pytest_*.py``, a fake
+   ``results.json``) is ignored and listed in the output, and a graded file that does not
+   compile keeps its stub, which every test that needs it names as the cause;
+2. builds a private temporary folder with the student edition's package, those files in
+   place and the probes (``sandbox.prepare_worker_folder``), a copy of this course package
+   for the trusted pytest process, and the submission's box (``box.Box``: a uid of its
+   own, cgroups, namespaces);
 3. runs pytest on the *trusted* tests (from the grader bundle, never from the submission)
    in a fresh ``python -I`` process with ``--noconftest``, plugin auto-loading disabled and
-   only this package's plugin, which starts the confined worker;
-4. maps the plugin's report onto the manifest: every manifest test appears exactly once,
-   with its points if it passed and 0 otherwise, including tests that errored, crashed,
-   timed out or never ran; the score is the sum and the maximum is the manifest total.
+   only this package's plugin, which starts the confined worker in that box;
+4. kills whatever of the submission still runs, and maps the plugin's report onto the
+   manifest: every manifest test appears exactly once, with its points if it passed and 0
+   otherwise, including tests that errored, crashed, timed out or never ran; the score is
+   the sum and the maximum is the manifest total.
 
-Batch grading runs submissions in parallel (``jobs``), each in its own pytest process, and
-writes ``OUT/<student>/results.json`` (Gradescope's format), ``grades.csv`` and a summary.
+Batch grading refuses to start where an installed ``minisegnet`` with solution bodies
+would be readable by the worker, runs submissions in parallel (``jobs``), each in its own
+pytest process and box, and writes ``OUT/<name>/results.json`` (Gradescope's format) and
+``log.json`` (the sandbox in force, every failure's message), ``grades.csv`` (cells that
+cannot be formulas) and a summary that lists every skipped entry of the folder.
 """
 
 from __future__ import annotations
