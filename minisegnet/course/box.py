@@ -313,6 +313,23 @@ def _read(path) -> str:
         return ""
 
 
+def _remove_stale(parent):
+    """Remove the empty ``msn-PID-N`` cgroups of grader processes that no longer exist
+    (left when a grader was killed before it could clean up)."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "msn" and parts[1].isdigit() and \
+                not os.path.exists(f"/proc/{parts[1]}"):
+            try:
+                os.rmdir(os.path.join(parent, name))
+            except OSError:
+                pass
+
+
 class Cgroups:
     """One cgroup per controller hierarchy for a submission: cgroup v2 (``memory.max``,
     ``pids.max``, ``cpu.max``, ``cgroup.kill``) where its controllers are available, v1
@@ -346,6 +363,7 @@ class Cgroups:
                 continue
             parent = os.path.join(point, os.path.relpath(mine, root)).rstrip("/.") or point
             parent = os.path.normpath(parent)
+            _remove_stale(parent)
             folder = os.path.join(parent, name)
             try:
                 os.mkdir(folder, 0o755)
@@ -439,7 +457,7 @@ class Cgroups:
     def remove(self):
         self.kill()
         for folder in self.dirs:
-            for _ in range(50):
+            for _ in range(250):       # a killed process leaves its cgroup when it is reaped
                 try:
                     os.rmdir(folder)
                     break
