@@ -440,10 +440,11 @@ def test_files_written_in_all_stay_under_the_disk_limit(either):
 
 def test_planted_fifos_and_links_cannot_hold_or_redirect_the_parent(worker):
     """Attack 2: the parent opens nothing in the worker's folders any more."""
-    started = time.monotonic()
-    assert worker.call("plant", X, {}, 3.0)[0]["y"].tolist() == [0, 1, 2, 3]
-    assert worker.call("ok", X, {}, 3.0)[0]["y"].tolist() == [0, 2, 4, 6]
-    assert time.monotonic() - started < 3.0
+    worker.call("ok", X, {}, 10.0)                      # started: only the calls are timed
+    outputs, seconds = worker.call("plant", X, {}, 5.0)
+    assert outputs["y"].tolist() == [0, 1, 2, 3] and seconds < 5.0
+    outputs, seconds = worker.call("ok", X, {}, 5.0)
+    assert outputs["y"].tolist() == [0, 2, 4, 6] and seconds < 5.0
     started = time.monotonic()
     with pytest.raises(StudentFailure) as info:
         worker.call("forge_reply", X, {}, 2.0)
