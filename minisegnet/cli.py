@@ -127,6 +127,21 @@ def main(argv=None) -> int:
     return 0
 
 
+GRADE_LAYOUTS = """\
+SUBMISSIONS may hold, side by side:
+  <name>/              one folder per student; the graded files anywhere inside, at their
+                       package path (minisegnet/functional/conv.py) or by a unique file name
+  <name>.zip           the same, zipped (read in memory: no path in it is ever extracted)
+  Gradescope's export  "Download Submissions" of the assignment, unpacked or as its zip:
+                       assignment_<id>_export/ with submission_metadata.yml and one
+                       submission_<id>/ folder per submission (grades.csv lists submitters)
+Anything else (loose files, links, hidden entries) is skipped and listed in the summary
+with the reason. Limits per submission: 2000 entries, 24 folder levels, 1 MiB per graded
+file (UTF-8, a BOM is fine); a graded file that does not compile keeps its stub and the
+tests that need it say so.
+"""
+
+
 def _add_course_commands(commands) -> None:
     """``release``, ``check``, ``grade``: the assignments and their autograder
     (``minisegnet.course``, imported only when one of them runs)."""
@@ -154,11 +169,15 @@ def _add_course_commands(commands) -> None:
     check.set_defaults(course_handler=_course("run_check"))
 
     grade = commands.add_parser(
-        "grade", help="grade a folder of submissions (one sub-folder per student)",
-        description="Grade SUBMISSIONS/<student>/ for one assignment; writes OUT/<student>/"
-                    "results.json (Gradescope's format), OUT/grades.csv and a summary.")
+        "grade", help="grade a folder of submissions (folders, zip files or Gradescope's export)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Grade every submission in SUBMISSIONS for one assignment; writes "
+                    "OUT/<name>/results.json (Gradescope's format) and log.json, OUT/grades.csv "
+                    "and OUT/summary.json|md.",
+        epilog=GRADE_LAYOUTS)
     grade.add_argument("assignment", help="a1, a2, ...")
-    grade.add_argument("submissions", metavar="SUBMISSIONS")
+    grade.add_argument("submissions", metavar="SUBMISSIONS",
+                       help="a folder of submissions (layouts below)")
     grade.add_argument("-o", "--out", required=True, metavar="OUT")
     grade.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
                        help="submissions graded in parallel (default 1)")

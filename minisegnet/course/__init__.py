@@ -37,20 +37,25 @@ Expected values
     (integer hashing, exact scaling): the same bits on every machine.
 
 The worker (``sandbox.py``, ``_worker.py``)
-    ``python -I`` in a temporary folder of its own holding only the student edition's package
-    with the submitted files in place, the probes and the worker script; a scrubbed environment, its
-    own session and process group, rlimits (address space, CPU seconds, file size, open
-    files, no core dumps), all capabilities dropped when started as root, ``no_new_privs``,
-    and, where the kernel has Landlock, a ruleset that leaves it the Python installation
-    read-only, its own folder read-write, and nothing else: the grader bundle, hidden tests,
-    recordings and the solution are unreadable (they are never copied into the worker's
-    folder in the first place), TCP is closed, and it cannot signal or ptrace the grader.
-    Running as root with an interpreter others can read, it also drops to ``nobody``. Each
-    test has a wall-clock budget measured by the parent, which kills the whole process group
-    with SIGKILL when it runs out (and reaps escaped children as a subreaper); a crash, an
-    exit, a timeout or a memory error fails that test only, and a fresh worker serves the
-    next one; after a session, any process still living in the worker's folder is killed.
-    Output is drained through a pipe into a capped buffer.
+    Each submission gets a box (``sandbox.Box``): a user id of its own where the grader runs
+    as root (leased under a lock, so concurrent submissions never share one), cgroups
+    (memory, pids and CPU for all its processes together, and a kill switch) where the
+    grader may create them, and fresh mount, PID and network namespaces from util-linux
+    ``unshare`` where the kernel allows. A trusted launcher (``_worker.py``, run from the
+    grader's own copy, PID 1 of those namespaces) joins the cgroups, mounts a size-capped
+    tmpfs as a fresh home per start, makes the package folder read-only, hides the grader's
+    folders, and forks the worker, which before any submitted byte runs lowers its rlimits,
+    drops to the leased uid (no capabilities, ``no_new_privs``), installs a seccomp filter
+    (AF_UNIX sockets only) and a Landlock ruleset (the system and standard libraries and
+    the dependency folders readable, ``site-packages`` only listable, its home writable;
+    TCP, outside signals and abstract sockets closed). Inputs and outputs travel over pipes
+    as ``.npz`` bytes: the parent never opens a path the worker controls. Each test has a
+    wall-clock budget for the whole call; all start-ups of a submission share one budget; a
+    crash, an exit, a timeout or a memory error fails that test only, and a fresh worker
+    serves the next one. At the end every process of the submission is killed (cgroup,
+    namespace, uid). Where a mechanism is missing the next one down holds, and the log says
+    which (``sandbox.sandbox_summary``). ``grade`` refuses to run where an installed
+    ``minisegnet`` with solution bodies would be readable by the worker.
 
 Points
     Every test carries ``@pytest.mark.points(n)`` and is all or nothing; the public and the

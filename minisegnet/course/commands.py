@@ -72,7 +72,7 @@ def run_check(args) -> int:
 
 
 def run_grade(args) -> int:
-    from .grading import Bundle, grade_batch
+    from .grading import Bundle, GradingRefused, grade_batch
     from .release import ReleaseError, release
 
     submissions = Path(args.submissions)
@@ -100,8 +100,13 @@ def run_grade(args) -> int:
                   file=sys.stderr)
             return 2
         bundle = Bundle.load(folder)
-        summary = grade_batch(bundle, submissions, args.out, jobs=args.jobs, hidden=args.hidden,
-                              limits=_limits(args), progress=not args.no_progress)
+        try:
+            summary = grade_batch(bundle, submissions, args.out, jobs=args.jobs,
+                                  hidden=args.hidden, limits=_limits(args),
+                                  progress=not args.no_progress)
+        except GradingRefused as e:
+            print(f"minisegnet grade: error: {e}", file=sys.stderr)
+            return 2
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
