@@ -214,6 +214,9 @@ class Worker:
             "NUMBA_CACHE_DIR": os.path.join(home, "numba-cache"),
             "MPLBACKEND": "Agg",
             "MPLCONFIGDIR": os.path.join(home, "tmp"),
+            # Grade the reference tier. The edition ships no fast tier of a graded function
+            # (course.json's exclude); this keeps a leftover one from answering for the student.
+            "MINISEGNET_IMPL": "reference",
         }
 
     def _raise_broken(self):
