@@ -15,7 +15,8 @@ would run student code before the sandbox is up. In order, before any submitted 
    installation and system libraries, read-write access to its own folder, nothing else on
    the file system (the grader bundle, hidden tests and the reference solution are
    unreadable), no TCP, and (ABI 6+) no signals or abstract sockets outside its own domain;
-4. imports the student's ``minisegnet.functional`` and the probes, and reports "ready".
+4. imports the probes and the student's module named in the configuration (by default
+   ``minisegnet.functional``), and reports "ready".
 
 Each request names a probe (a short function of ``probes.py`` that calls the student's
 functions) with its array inputs in ``in-K.npz`` and its plain parameters as JSON; the
@@ -302,7 +303,7 @@ def main():
     spec.loader.exec_module(probes)
     import_error = None
     try:
-        import minisegnet.functional as functional  # student code starts here
+        functional = importlib.import_module(config.get("module", "minisegnet.functional"))  # student code starts here
     except BaseException as e:  # SystemExit at import included
         functional = None
         import_error = {"ok": False, "type": type(e).__name__, "message": str(e)[:2000],

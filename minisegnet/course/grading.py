@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .sandbox import DEFAULT_LIMITS, kill_leftovers, prepare_worker_folder, sandbox_summary
+from .staging import use_posted
 
 __all__ = ["Bundle", "grade_submission", "grade_batch", "check_project", "run_session",
            "collect_submission", "to_gradescope"]
@@ -340,6 +341,8 @@ def grade_submission(bundle: Bundle, submission, *, hidden=True, limits=None, ov
     if overlay is None:
         overlay, notes = collect_submission(submission, bundle.manifest.get("marked_files", []),
                                             bundle.manifest.get("files", []))
+    overlay, posted = use_posted(overlay, bundle.student_package, bundle.manifest.get("posted"))
+    notes = list(notes or []) + posted
     tmp = Path(tempfile.mkdtemp(prefix="msn-grade-"))      # trusted: report, course copy
     work = Path(tempfile.mkdtemp(prefix="msn-worker-"))    # the only folder the worker sees
     report, console = None, ""

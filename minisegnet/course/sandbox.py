@@ -152,8 +152,10 @@ _CRASH_WORDS = {
 class Worker:
     """One confined worker process, restarted on demand. Not thread-safe (one test at a time)."""
 
-    def __init__(self, root, limits=None, *, landlock=True, drop_uid=None, log=None):
+    def __init__(self, root, limits=None, *, landlock=True, drop_uid=None, log=None,
+                 module="minisegnet.functional"):
         self.root = str(Path(root).resolve())
+        self.module = module        # the library module the probes receive
         self.limits = dict(DEFAULT_LIMITS, **(limits or {}))
         self.landlock = landlock
         self.drop_uid = _drop_uid_possible() if drop_uid is None else drop_uid
@@ -214,6 +216,7 @@ class Worker:
             "limits": {k: self.limits.get(k) for k in ("memory_mb", "cpu_s", "file_mb", "open_files")},
             "drop_capabilities": True,
             "landlock": self.landlock,
+            "module": self.module,
         }
         if self.drop_uid:
             config["limits"]["processes"] = 256
