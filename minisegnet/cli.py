@@ -159,6 +159,8 @@ def _add_course_commands(commands) -> None:
     release.add_argument("--no-render", action="store_true",
                          help="ship the lecture notebooks without outputs (quicker; not for "
                               "students)")
+    release.add_argument("--no-cache", action="store_true",
+                         help="record and render afresh instead of reusing ~/.cache/minisegnet")
     release.add_argument("--source", default=None, metavar="DIR",
                          help="the solution project (default: the project around the working "
                               "directory)")

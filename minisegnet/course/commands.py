@@ -61,7 +61,7 @@ def run_release(args) -> int:
         return 2
     try:
         summary = release(source, args.out, stage=args.stage, force=args.force,
-                          render=not args.no_render)
+                          render=not args.no_render, cache=not args.no_cache)
     except ReleaseError as e:
         print(f"minisegnet release: error: {e}", file=sys.stderr)
         return 2

@@ -168,7 +168,7 @@ Upload these files to the course's Gradescope assignment, as they are in this fo
 
 Other files are ignored. The autograder runs the public tests you can run yourself and the
 hidden tests (the same functions on other shapes and parameters), with the same sandbox and
-limits as `minisegnet check`.
+limits as `minisegnet check {stage}`.
 
 ## What the tools do, and what they do not
 

@@ -33,6 +33,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import zipfile
 from importlib import metadata
@@ -43,7 +44,7 @@ from .config import ConfigError, excluded, load_course
 from .edition import student_readme
 from .grading import run_session
 from .markers import MarkerError, is_marker_like, strip_notebook, strip_source, stub_import
-from .notebooks import RenderError, merge_outputs, render_notebooks
+from .notebooks import RenderError, merge_outputs, render_notebooks, user_cache_dir
 
 __all__ = ["release", "ReleaseError", "project_files", "ordered", "tags_before", "pinned"]
 
@@ -232,6 +233,46 @@ def _record(source: Path, assignment, tmp: Path):
     return collected, record if record.is_file() else None
 
 
+def _recording_key(source: Path, assignment, files) -> str:
+    """What a recording depends on: the package, the assignment's folder, this grader and
+    the versions that compute."""
+    h = hashlib.sha256(f"{assignment.id}|{sys.version}".encode())
+    for name in ("numpy", "scipy", "numba", "pytest"):
+        try:
+            h.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(name.encode())
+    prefixes = ("minisegnet/", f"assignments/{assignment.id}/")
+    for rel in files:
+        if rel.startswith(prefixes) and "__pycache__" not in rel:
+            h.update(rel.encode() + b"\0" + hashlib.sha256((source / rel).read_bytes()).digest())
+    return h.hexdigest()[:40]
+
+
+def _recorded(source: Path, assignment, tmp: Path, files, cache: bool):
+    """``_record``, through the per-user cache when ``cache`` (the same sources and versions
+    give the same recording: running every test on the solution takes minutes)."""
+    folder = user_cache_dir() / "recorded" / _recording_key(source, assignment, files)
+    if cache and (folder / "collected.json").is_file():
+        collected = json.loads((folder / "collected.json").read_text(encoding="utf-8"))
+        record = folder / "expected.json"
+        return collected, record if record.is_file() else None
+    collected, record = _record(source, assignment, tmp)
+    if cache:
+        partial = folder.with_name(folder.name + f".{os.getpid()}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        if record is not None:
+            for suffix in (".json", ".npz"):
+                shutil.copyfile(record.with_suffix(suffix), partial / f"expected{suffix}")
+        (partial / "collected.json").write_text(json.dumps(collected), encoding="utf-8")
+        try:
+            os.replace(partial, folder)
+        except OSError:   # another release wrote it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return collected, record
+
+
 def _manifest(assignment, collected, marked_files):
     tests, counters = [], {"public": 0, "hidden": 0}
     for c in collected:
@@ -339,8 +380,9 @@ def release(source, out, *, stage=None, force=False, render=True, cache=True, lo
     ``out/grader/aN`` (+ ``aN.zip``); returns a summary dict.
 
     ``render=False`` ships the lecture notebooks without outputs (quicker: for grading
-    locally, where no student sees the edition); ``cache`` reuses rendered notebooks from
-    the per-user cache when nothing they depend on changed.
+    locally, where no student sees the edition); ``cache`` reuses recordings and rendered
+    notebooks from the per-user cache (``~/.cache/minisegnet``) when nothing they depend on
+    changed.
     """
     source = Path(source).resolve()
     out = Path(out).resolve()
@@ -412,7 +454,7 @@ def release(source, out, *, stage=None, force=False, render=True, cache=True, lo
         recorded, manifests = {}, {}
         for a in ordered(course):
             log(f"release: running the {a.id} tests on the solution")
-            collected, recording = _record(source, a, tmp)
+            collected, recording = _recorded(source, a, tmp, files, cache)
             marked = sorted(set(a.files + a.extra_files) | set(marked_py))
             manifests[a.id] = _manifest(a, collected, marked)
             manifests[a.id]["stage_of"] = sorted(t.lower() for t in tags_before(course, a.id))
