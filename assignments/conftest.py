@@ -13,7 +13,8 @@ with ``pip install .`` and a pytest run from another folder).
 The tests grade the reference tier, the code you write: the library's fast tier (Numba
 kernels and the like, ``minisegnet.backend``) is switched off for the whole session. A
 function that is not written yet fails its tests with one line naming it, its file and its
-assignment, not with a traceback.
+assignment, and a file that does not compile with one line naming the file and the line,
+not with a traceback.
 """
 
 from pathlib import Path
@@ -50,6 +51,10 @@ def pytest_configure(config):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    if call.excinfo is not None and is_stub(call.excinfo.value):
-        report = outcome.get_result()
-        report.longrepr = stub_line(call.excinfo.value)
+    error = call.excinfo.value if call.excinfo is not None else None
+    if is_stub(error):
+        outcome.get_result().longrepr = stub_line(error)
+    elif isinstance(error, SyntaxError) and error.filename:
+        name = Path(error.filename).name
+        outcome.get_result().longrepr = (f"{name} does not compile (line {error.lineno}: "
+                                         f"{error.msg}): {error.filename}")

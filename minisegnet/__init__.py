@@ -5,7 +5,7 @@ layers, ``minisegnet.metrics`` the confusion matrix, IoU family and panoptic qua
 ``minisegnet.backend`` the array-module dispatch; ``minisegnet.gradcheck`` the
 finite-difference helpers.
 
-Numba's compiled-function cache goes to a per-user folder (``$XDG_CACHE_HOME/minisegnet/
+The submodules are imported on first use. Numba's compiled-function cache goes to a per-user folder (``$XDG_CACHE_HOME/minisegnet/
 numba`` or ``~/.cache/minisegnet/numba``) unless ``NUMBA_CACHE_DIR`` says otherwise: by
 default Numba writes it next to the sources, which for ``pip install .`` is inside the
 installed package, where it outlives an uninstall and shadows a later editable install.
@@ -26,8 +26,23 @@ if not _os.environ.get("NUMBA_CACHE_DIR"):
     if "numba" in _sys.modules:   # imported before us: its configuration is already read
         _sys.modules["numba"].config.CACHE_DIR = _os.environ["NUMBA_CACHE_DIR"]
 
-from . import backend, functional, metrics, nn  # noqa: E402  (after the cache folder is set)
-
 __version__ = "0.1.0"
 
 __all__ = ["backend", "functional", "metrics", "nn", "__version__"]
+
+_SUBMODULES = ("backend", "functional", "metrics", "nn")
+
+
+def __getattr__(name):
+    """``minisegnet.functional`` and friends, imported on first use: ``import minisegnet``
+    (and so the ``minisegnet`` command) works even while a file of the library does not
+    compile, so ``minisegnet check`` can say which one."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

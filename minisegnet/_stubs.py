@@ -4,7 +4,8 @@ The release replaces every graded body by a stub that raises ``NotImplementedErr
 one line naming the assignment, the function and its file::
 
     # YOUR CODE HERE (A1)
-    raise NotImplementedError("A1: implement im2col in minisegnet/functional/conv_matrix.py (see assignments/a1/README.md)")
+    raise NotImplementedError("A1: implement im2col in minisegnet/functional/conv_matrix.py "
+                              "(see assignments/a1/README.md)")    # one line in the file
 
 and imports this module's ``NotImplementedError`` (a subclass of the built-in one, so
 ``except NotImplementedError`` and ``pytest.raises`` work as usual) at the top of the

@@ -112,6 +112,11 @@ def main(argv=None) -> int:
             raise
         print(f"minisegnet {args.command}: {stub_line(e)}", file=sys.stderr)
         return 1
+    except SyntaxError as e:    # a library file being written does not compile
+        name = e.filename.rsplit("/", 1)[-1] if e.filename else "a file"
+        print(f"minisegnet {args.command}: {name} does not compile (line {e.lineno}: {e.msg}): "
+              f"{e.filename}", file=sys.stderr)
+        return 1
 
 
 def _run(args) -> int:

@@ -22,6 +22,7 @@ __all__ = ["find_project", "run_release", "run_check", "run_grade", "compile_err
 
 SETUP_HINT = 'python -m pip install -e ".[course]"'
 _STUB = re.compile(r"implement (?P<function>[\w.]+)")
+_STUB_MESSAGE = re.compile(r"(?P<tag>[A-Z]\w*): implement (?P<function>[\w.]+) in (?P<file>\S+)")
 
 
 class ProjectNotFound(Exception):
@@ -204,6 +205,9 @@ def failure_order(root: Path, assignment, tests, results) -> list:
 
 def _one_line(row, width=160) -> str:
     first = (row.get("output") or "failed").strip().split("\n", 1)[0]
+    stub = _STUB_MESSAGE.search(first)
+    if stub:
+        first = f"{stub.group('function')} is not written yet ({stub.group('file')}, {stub.group('tag')})"
     text = f"{row['number']} {row['name']}: {first}"
     return text if len(text) <= width else text[:width - 1] + "…"
 
