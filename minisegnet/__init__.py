@@ -5,10 +5,11 @@ layers, ``minisegnet.metrics`` the confusion matrix, IoU family and panoptic qua
 ``minisegnet.backend`` the array-module dispatch; ``minisegnet.gradcheck`` the
 finite-difference helpers.
 
-The submodules are imported on first use. Numba's compiled-function cache goes to a per-user folder (``$XDG_CACHE_HOME/minisegnet/
-numba`` or ``~/.cache/minisegnet/numba``) unless ``NUMBA_CACHE_DIR`` says otherwise: by
-default Numba writes it next to the sources, which for ``pip install .`` is inside the
-installed package, where it outlives an uninstall and shadows a later editable install.
+The submodules are imported on first use. Numba's compiled-function cache goes to a
+per-user folder (``$XDG_CACHE_HOME/minisegnet/numba`` or ``~/.cache/minisegnet/numba``)
+unless ``NUMBA_CACHE_DIR`` says otherwise: by default Numba writes it next to the sources,
+which for ``pip install .`` is inside the installed package, where it outlives an
+uninstall and shadows a later editable install.
 """
 
 import os as _os

@@ -349,7 +349,7 @@ def test_the_a2_grader_grades_a1_code_with_the_posted_solution(release_dir, tmp_
     assert bundle.manifest["posted"], "the a2 grader knows no posted A1 function"
     submission = tmp_path / "submission"
     submission.mkdir()
-    for rel in bundle.manifest["files"]:
+    for rel in bundle.manifest["marked_files"]:
         text, _ = strip_source((ROOT / rel).read_text(), rel, TAGS, keep=TAGS - {"A1"},
                                import_line=stub_import(rel))
         (submission / Path(rel).name).write_text(text)
