@@ -122,7 +122,8 @@ idea: `python -m venv .venv`, then `source .venv/bin/activate`):
 ```
 
 An *editable* install: the `minisegnet` package runs the files in this folder, so what you
-edit is what runs. It also installs pytest and Jupyter.
+edit is what runs. It also installs pytest, Jupyter and scikit-image (some notebooks
+use its images).
 
 **Check your work, as often as you like:**
 

@@ -83,13 +83,14 @@ def _solved_tree(source: Path, shipped, course, tree: Path) -> None:
             "    HITS.add((tag, function))\n", encoding="utf-8")
 
 
-def _digest_tree(tree: Path) -> str:
-    """What every notebook's run depends on, besides the notebook itself."""
+def _digest_tree(tree: Path, packages) -> str:
+    """What every notebook's run depends on, besides the notebook itself: the library (not
+    its course machinery, which notebooks never run), the notebooks' folder and versions."""
     h = hashlib.sha256()
     for path in sorted(tree.rglob("*")):
         rel = path.relative_to(tree).parts
         if (path.is_file() and "__pycache__" not in rel and path.suffix not in (".md", ".ipynb")
-                and rel[1:2] != ("course",)):   # the course machinery: notebooks never run it
+                and (rel[0] in packages and rel[1:2] != ("course",) or rel[0] == "notebooks")):
             h.update(path.relative_to(tree).as_posix().encode() + b"\0")
             h.update(hashlib.sha256(path.read_bytes()).digest())
     h.update(sys.version.encode())
@@ -188,7 +189,7 @@ def render_notebooks(source, shipped, notebooks, course, *, cache=True, jobs=Non
     try:
         tree = work / "edition"
         _solved_tree(source, shipped, course, tree)
-        base = _digest_tree(tree)
+        base = _digest_tree(tree, {"minisegnet"})
         folder = user_cache_dir() / "rendered"
         results, todo = {}, []
         for rel in notebooks:
