@@ -93,7 +93,7 @@ def _install(python: Path, edition: Path, what: str):
     command = _readme_setup(edition)
     done, seconds = _timed([python] + command[1:], cwd=edition)
     assert done.returncode == 0, done.stdout[-3000:]
-    print(f"\n[timing] {what}: `{shlex.join(command)}` on a fresh venv: {seconds:.0f} s")
+    print(f"\n[timing] {what}: `{shlex.join(command)}`: {seconds:.0f} s")
     return seconds
 
 
