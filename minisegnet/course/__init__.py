@@ -20,7 +20,9 @@ How the parent grades without importing student code (``grading.py``, ``plugin.p
     functions under test and return named arrays. In the grader the trusted pytest process
     (``python -I``, ``--noconftest``, plugin auto-loading off, the tests taken from the
     grader bundle) sends the probe name, plain parameters (JSON) and input arrays (``.npz``)
-    to a worker process; the worker runs the probe on the student's package and writes the
+    to a worker process; the worker runs the probe on the student's package (the module
+    named by ``assignment.json``'s ``module``, by default ``minisegnet.functional``, is what
+    a probe receives) and writes the
     outputs as ``.npz``. The parent reads them back without pickles, as fresh base
     ``ndarray`` objects (``npzio.py``), checks names, dtypes and shapes, then compares values
     with the expected outputs it computes itself. Patching NumPy, pytest or builtins, an
@@ -73,7 +75,32 @@ The student edition's own tests
     tests run the shipped ones on the stubs. Everything else in ``tests/`` may exercise graded
     code through layers and models and stays with the instructor.
 
-Entry points: ``release.release`` (``minisegnet release``), ``grading.check_project``
-(``minisegnet check``), ``grading.grade_batch`` (``minisegnet grade``),
-``gradescope.main`` (``run_autograder``).
+Staged editions (``release.py``, ``staging.py``)
+    ``minisegnet release --stage aK`` writes the edition a class receives for aK: the
+    regions of the assignments before aK filled in (their posted solutions, markers removed),
+    the others stubbed. A stub raises ``minisegnet._stubs.NotImplementedError`` with one line
+    naming the function, its file and its assignment, which is all a notebook
+    (``_render_traceback_``), ``minisegnet`` commands and ``pytest assignments/aN`` show of
+    it. The grader bundle of aN holds the package of the aN edition, and its manifest lists
+    the functions of earlier assignments (``posted``): in a submitted file those are
+    replaced by the posted solution before grading, so an earlier mistake never costs points
+    again. A function with regions of two assignments is a release error.
+
+What the student edition reads (``notebooks.py``, ``edition.py``)
+    The lecture notebooks ship with their outputs, rendered by running each one on a solved
+    edition (the shipped files, every region filled in); the outputs of cells tagged
+    ``exercise`` or ``solution`` are left out. In that run each region's BEGIN line calls a
+    recorder, so the release also learns which assignments' code each notebook runs (its
+    "needs": the lessons index and the student README show it). The edition gets a README of
+    its own: set-up, ``minisegnet check aK``, the lessons with their needs, the assignments,
+    how to submit, what the tools do. Recordings and renderings are cached per user.
+
+``check`` (``commands.py``) never leaves a student stuck: a missing pytest is named with the
+command that installs it, a file that does not compile marks the tests with the file, line
+and reason, failures are listed lowest-level function first (``--all``: one line each), and
+the exit status is 0 (all public points), 1 (some fail) or 2 (the tests could not run).
+
+Entry points: ``release.release`` (``minisegnet release``), ``commands.run_check`` and
+``grading.check_project`` (``minisegnet check``), ``grading.grade_batch`` (``minisegnet
+grade``), ``gradescope.main`` (``run_autograder``).
 """

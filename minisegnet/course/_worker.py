@@ -514,7 +514,8 @@ def serve(config, status, reply_fd):
     spec.loader.exec_module(probes)
     import_error = None
     try:
-        import minisegnet.functional as functional  # student code starts here
+        # student code starts here: the module the assignment's probes receive
+        functional = importlib.import_module(config.get("module", "minisegnet.functional"))
     except BaseException as e:  # SystemExit at import included
         functional = None
         import_error = {"ok": False, "type": type(e).__name__, "message": str(e)[:2000],

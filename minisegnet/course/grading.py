@@ -55,6 +55,7 @@ from .sandbox import (
     sandbox_summary,
     solution_exposure,
 )
+from .staging import use_posted
 
 __all__ = ["Bundle", "grade_submission", "grade_batch", "check_project", "run_session",
            "collect_submission", "to_gradescope", "GradingRefused", "ensure_no_readable_solution"]
@@ -332,6 +333,8 @@ def grade_submission(bundle: Bundle, submission, *, hidden=True, limits=None, ov
         found = collect(submission, bundle.manifest.get("marked_files", []),
                         bundle.manifest.get("files", []))
         overlay, notes, stubbed = found.overlay, found.notes, found.stubbed
+    overlay, posted = use_posted(overlay, bundle.student_package, bundle.manifest.get("posted"))
+    notes = list(notes or []) + posted
     tmp = Path(tempfile.mkdtemp(prefix="msn-grade-"))      # trusted: report, course copy
     work = Path(tempfile.mkdtemp(prefix="msn-worker-"))    # the worker's package and homes
     report, console, box = None, "", None

@@ -160,8 +160,9 @@ class Worker:
     the tests of the fallbacks)."""
 
     def __init__(self, root, limits=None, *, landlock=True, drop_uid=None, log=None,
-                 seccomp=True, namespaces=True, cgroups=True):
+                 seccomp=True, namespaces=True, cgroups=True, module="minisegnet.functional"):
         self.root = str(Path(root).resolve())
+        self.module = module        # the library module the probes receive
         self.pkg = os.path.join(self.root, PACKAGE_DIR)
         self.limits = dict(DEFAULT_LIMITS, **{k: v for k, v in (limits or {}).items()
                                               if k != "box"})
@@ -240,7 +241,7 @@ class Worker:
             "hide": sorted(set(hide)),
             "mount_namespace": bool(ns.get("mount")), "pid_namespace": bool(ns.get("pid")),
             "net_namespace": bool(ns.get("net")),
-            "reply_fd": reply_w, "status_fd": status_w,
+            "reply_fd": reply_w, "status_fd": status_w, "module": self.module,
         }
 
     def _new_home(self) -> str:
