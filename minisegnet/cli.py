@@ -4,7 +4,8 @@
   with the dense CRF, write a figure and the checkpoint (``minisegnet.demo.run_demo``);
 - ``ablate``: PSPNet's Table 1 on ``context`` (``minisegnet.demo.run_ablation``);
 - ``tour``: a tour of the convolution family (``minisegnet.showcase``);
-- ``release``, ``check``, ``grade``: the course's assignments (``minisegnet.course``).
+- ``release``, ``check``, ``grade``: the course's assignments and the exercises of the lecture
+  notebooks (``minisegnet.course``).
 
 Heavy imports happen inside the handlers, so ``--help`` is instant. In the student edition
 a function that is not written yet stops a command with one line naming it, its file and
@@ -152,6 +153,8 @@ SUBMISSIONS may hold, side by side:
   <name>/              one folder per student; the graded files anywhere inside, at their
                        package path (minisegnet/functional/conv.py) or by a unique file name
   <name>.zip           the same, zipped (read in memory: no path in it is ever extracted)
+  <name>.ipynb         lecture units (u03, ...): one notebook per student (also inside a
+                       folder or zip, under any name if it is the only notebook there)
   Gradescope's export  "Download Submissions" of the assignment, unpacked or as its zip:
                        assignment_<id>_export/ with submission_metadata.yml and one
                        submission_<id>/ folder per submission (grades.csv lists submitters)
@@ -192,7 +195,10 @@ def _add_course_commands(commands) -> None:
         description="The public tests of an assignment, run on this project's code in the same "
                     "sandboxed worker as the autograder; prints a points table. Exit status: 0 "
                     "every public test passes, 1 some fail, 2 the tests could not run.")
-    check.add_argument("assignment", help="a1, a2, ...")
+    check.add_argument("assignment", help="a1, a2, ... or a lecture unit with exercises: u03, ...")
+    check.add_argument("notebook", nargs="?", default=None, metavar="NOTEBOOK",
+                       help="for a unit: the notebook to score (default: the project's own, "
+                            "e.g. notebooks/03-conv-as-matrix.ipynb)")
     check.add_argument("--root", default=None, metavar="DIR", help="project folder")
     check.add_argument("--time-limit", type=float, default=None, metavar="S",
                        help="seconds per test (default: the assignment's)")
@@ -208,7 +214,7 @@ def _add_course_commands(commands) -> None:
                     "OUT/<name>/results.json (Gradescope's format) and log.json, OUT/grades.csv "
                     "and OUT/summary.json|md.",
         epilog=GRADE_LAYOUTS)
-    grade.add_argument("assignment", help="a1, a2, ...")
+    grade.add_argument("assignment", help="a1, a2, ... or a lecture unit: u03, ...")
     grade.add_argument("submissions", metavar="SUBMISSIONS",
                        help="a folder of submissions (layouts below)")
     grade.add_argument("-o", "--out", required=True, metavar="OUT")
@@ -224,6 +230,11 @@ def _add_course_commands(commands) -> None:
                        help="seconds per test (default: the assignment's)")
     grade.add_argument("--memory-limit", type=int, default=None, metavar="MB",
                        help="worker memory limit (default: the assignment's)")
+    grade.add_argument("--cell-limit", type=float, default=None, metavar="S",
+                       help="lecture units: seconds per notebook cell (default: the unit's cell_s)")
+    grade.add_argument("--notebook-limit", type=float, default=None, metavar="S",
+                       help="lecture units: seconds for all cells of a notebook together "
+                            "(default: the unit's notebook_s)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.set_defaults(course_handler=_course("run_grade"))
 

@@ -40,8 +40,16 @@ Requests arrive on stdin: a JSON header line, then ``inputs`` bytes of ``.npz``.
 to their own pipe: a JSON header line, then ``bytes`` bytes of ``.npz`` (plain numeric
 arrays, no pickles). The worker never touches a file the grader will open. Everything it
 says after ``confined`` is untrusted: the grader checks every array itself.
+
+In notebook mode (a lecture unit's exercises) the worker imports no module at start: the
+grader sends the notebook's code cells one by one (``{"cell": source, "index": k}``), which
+run in one fresh namespace (standard input is ``/dev/null``, figures are closed after each
+cell, ``check`` does nothing: ``MINISEGNET_CHECK=off``); each reply says whether the cell ran
+or what it raised. The probes then receive that namespace as ``Answers``: ``ns["name"]`` is
+the answer the notebook defined, and ``Unanswered`` says that it did not (or left ``None``).
 """
 
+import builtins
 import ctypes
 import errno
 import faulthandler
@@ -477,6 +485,89 @@ class _ReadableOnly:
         pass
 
 
+class Unanswered(Exception):
+    """A probe asked for an answer the notebook does not give (not defined, or ``None``)."""
+
+
+_MISSING = object()
+
+
+class Answers:
+    """A notebook's namespace as the probes see it: ``ns["name"]`` is the answer the notebook
+    defined under that name; a name it does not define, or left at ``None`` or ``...`` (the
+    stub), raises ``Unanswered``."""
+
+    def __init__(self, namespace):
+        self._namespace = namespace
+
+    def __getitem__(self, name):
+        value = self._namespace.get(name, _MISSING)
+        if value is _MISSING:
+            raise Unanswered(f"{name} is not defined")
+        if value is None or value is Ellipsis:
+            raise Unanswered(f"{name} is {value!r}: not answered yet")
+        return value
+
+    def __contains__(self, name):
+        return name in self._namespace
+
+    def get(self, name, default=None):
+        return self._namespace.get(name, default)
+
+
+def _no_display(*args, **kwargs):
+    """``display`` of a notebook: nothing to show in the grader."""
+
+
+def _cell_line(exc, filename):
+    """The line of the cell where ``exc`` happened (the innermost frame in that cell)."""
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        return exc.lineno
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def run_cell(source, index, namespace, root):
+    """Compile and run one notebook cell in ``namespace``; the reply that says how it went."""
+    filename = f"<cell {index}>"
+    code = None
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+        try:
+            exec(code, namespace)
+        finally:
+            pyplot = sys.modules.get("matplotlib.pyplot")
+            if pyplot is not None:
+                try:
+                    pyplot.close("all")
+                except Exception:
+                    pass
+    except BaseException as e:  # SyntaxError, SystemExit, KeyboardInterrupt, MemoryError
+        message = f"exit status {e.code!r}" if isinstance(e, SystemExit) else str(e)[:2000]
+        if isinstance(e, SyntaxError):
+            message = str(e.msg)[:2000]
+        return {"ok": False, "type": type(e).__name__, "message": message,
+                "phase": "compile" if code is None else "cell",
+                "line": _cell_line(e, filename), "traceback": _short_traceback(e, root),
+                "memory": isinstance(e, MemoryError)}
+    return {"ok": True}
+
+
+def _detach_stdin():
+    """The request pipe on a descriptor of its own; fd 0 and ``sys.stdin`` read /dev/null
+    (an ``input()`` in a notebook must not eat the grader's requests)."""
+    requests = os.fdopen(os.dup(0), "rb")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdin = open(os.devnull)
+    return requests
+
+
 def _read_exact(stream, count):
     data = stream.read(count)
     if data is None or len(data) != count:
@@ -487,7 +578,8 @@ def _read_exact(stream, count):
 def serve(config, status, reply_fd):
     pkg = config["pkg"]
     replies = os.fdopen(reply_fd, "wb", buffering=0)
-    requests = sys.stdin.buffer
+    notebook = config.get("mode") == "notebook"
+    requests = _detach_stdin() if notebook else sys.stdin.buffer
 
     def reply(message, payload=b""):
         sys.stdout.flush()
@@ -513,13 +605,17 @@ def serve(config, status, reply_fd):
     probes = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probes)
     import_error = None
-    try:
-        # student code starts here: the module the assignment's probes receive
-        functional = importlib.import_module(config.get("module", "minisegnet.functional"))
-    except BaseException as e:  # SystemExit at import included
-        functional = None
-        import_error = {"ok": False, "type": type(e).__name__, "message": str(e)[:2000],
-                        "traceback": _short_traceback(e, pkg), "phase": "import"}
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "display": _no_display}
+    if notebook:
+        functional = Answers(namespace)   # the cells fill it; the probes read it
+    else:
+        try:
+            # student code starts here: the module the assignment's probes receive
+            functional = importlib.import_module(config.get("module", "minisegnet.functional"))
+        except BaseException as e:  # SystemExit at import included
+            functional = None
+            import_error = {"ok": False, "type": type(e).__name__, "message": str(e)[:2000],
+                            "traceback": _short_traceback(e, pkg), "phase": "import"}
     reply({"ready": True})
 
     while True:
@@ -533,6 +629,13 @@ def serve(config, status, reply_fd):
         except (ValueError, EOFError):
             return 2
         ident = request.get("id")
+        if notebook and "cell" in request:
+            # student code: one cell of the notebook
+            outcome = run_cell(str(request["cell"]), request.get("index"), namespace, pkg)
+            reply(dict(outcome, id=ident))
+            if outcome.get("memory"):
+                return 4
+            continue
         if import_error is not None:
             reply(dict(import_error, id=ident))
             continue

@@ -13,6 +13,7 @@ Layouts ``grade`` accepts in its SUBMISSIONS folder (``grade --help`` says the s
 * one folder per student (``alice/``), holding the files anywhere inside (by their path in
   the package, or by their unique file name);
 * one zip file per student (``alice.zip``): the same, zipped;
+* for a lecture unit, one notebook per student (``alice.ipynb``);
 * Gradescope's "Download Submissions" export, unpacked or as its zip: a folder
   ``assignment_<id>_export/`` with ``submission_metadata.yml`` and one
   ``submission_<id>/`` folder per submission; results are named by those folders and
@@ -36,6 +37,7 @@ __all__ = ["collect_submission", "Collected", "find_submissions", "Submission", 
            "MAX_DEPTH", "MAX_ENTRIES", "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 1 << 20
+MAX_NOTEBOOK_BYTES = 32 << 20   # a lecture notebook with its figures (notebook_cells.py caps the same)
 MAX_DEPTH = 24
 MAX_ENTRIES = 2000
 MAX_ZIP_BYTES = 512 << 20
@@ -115,7 +117,7 @@ class _Folder:
                     found.append(_Entry(rel, "other"))
         return sorted(found, key=lambda e: e.rel)
 
-    def read(self, rel: str) -> bytes:
+    def read(self, rel: str, limit: int = MAX_FILE_BYTES) -> bytes:
         """The bytes of a regular file (no link followed, no FIFO waited on, capped)."""
         fd = os.open(self.path / rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
@@ -123,8 +125,8 @@ class _Folder:
             if not stat.S_ISREG(info.st_mode):
                 raise OSError(f"{rel} is not a regular file")
             chunks, size = [], 0
-            while size <= MAX_FILE_BYTES:
-                chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            while size <= limit:
+                chunk = os.read(fd, limit + 1 - size)
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -186,13 +188,13 @@ class _Zip:
             found.append(_Entry(rel, kind, info.file_size))
         return sorted(found, key=lambda e: e.rel)
 
-    def read(self, rel: str) -> bytes:
+    def read(self, rel: str, limit: int = MAX_FILE_BYTES) -> bytes:
         info = self.members[rel]
-        if info.file_size > MAX_FILE_BYTES:
-            return b"\0" * (MAX_FILE_BYTES + 1)
+        if info.file_size > limit:
+            return b"\0" * (limit + 1)
         try:
             with self.archive.open(info) as member:
-                return member.read(MAX_FILE_BYTES + 1)   # a bomb stops at the cap
+                return member.read(limit + 1)   # a bomb stops at the cap
         except (RuntimeError, zipfile.BadZipFile, NotImplementedError, ValueError) as e:
             raise OSError(f"unreadable zip member ({e})") from None
 
@@ -258,6 +260,8 @@ def collect_submission(source, accepted, required=()) -> Collected:
                     result.stubbed[target] = "was submitted more than once (none was used)"
                     continue
                 entry = candidates[0] if candidates else None
+            if entry is None and target.endswith(".ipynb"):
+                entry = _only_notebook(entries, short, notes)
             if entry is None:
                 if target in required:
                     result.stubbed[target] = "was not submitted"
@@ -288,24 +292,43 @@ def collect_submission(source, accepted, required=()) -> Collected:
     return result
 
 
+def _only_notebook(entries, short, notes):
+    """A notebook submitted under another name (``Copy of ...``, ``... (1).ipynb``): the one
+    ``.ipynb`` file of the submission, else none (and a note)."""
+    found = [e for e in entries if e.rel.lower().endswith(".ipynb")
+             and ".ipynb_checkpoints/" not in f"/{e.rel}"]
+    if len(found) == 1:
+        notes.append(f"graded {escape_text(found[0].rel, 160)} as {short} (the only notebook "
+                     f"submitted)")
+        return found[0]
+    if len(found) > 1:
+        shown = ", ".join(escape_text(e.rel, 80) for e in found[:4])
+        notes.append(f"{len(found)} notebooks ({shown}) and none named {short}: none was used")
+    return None
+
+
 def _read_problem(source, entry, target):
     """The file's bytes ready for the worker (BOM removed), or what is wrong with it."""
+    notebook = target.endswith(".ipynb")
+    cap = MAX_NOTEBOOK_BYTES if notebook else MAX_FILE_BYTES
     if entry.kind != "file":
         return "is not a regular file" + (" (a link)" if entry.kind == "link" else "")
-    if entry.size > MAX_FILE_BYTES:
-        return f"is larger than {MAX_FILE_BYTES // 1024} KiB"
+    if entry.size > cap:
+        return f"is larger than {cap // 1024} KiB"
     try:
-        content = source.read(entry.rel)
+        content = source.read(entry.rel, cap)
     except OSError as e:
         return f"could not be read ({escape_text(getattr(e, 'strerror', None) or e, 120)})"
-    if len(content) > MAX_FILE_BYTES:
-        return f"is larger than {MAX_FILE_BYTES // 1024} KiB"
+    if len(content) > cap:
+        return f"is larger than {cap // 1024} KiB"
     if content.startswith(_BOM):
         content = content[len(_BOM):]
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as e:
         return f"is not UTF-8 text (byte {e.start})"
+    if notebook:
+        return content          # parsed (never run) by the trusted side: notebook_cells.py
     problem = _compile_problem(text, target)
     if problem is not None:
         return f"did not compile ({escape_text(problem, 200)})"
@@ -376,10 +399,28 @@ def _export_in_zip(path: Path):
     return None
 
 
-def find_submissions(folder) -> tuple[list, list]:
+class _File(_Folder):
+    """A single submitted file (a loose ``alice.ipynb`` in SUBMISSIONS) as a submission."""
+
+    def entries(self, notes):
+        try:
+            info = os.lstat(self.path)
+        except OSError as e:
+            notes.append(f"could not read {escape_text(self.path.name)} ({e.strerror})")
+            return []
+        kind = "file" if stat.S_ISREG(info.st_mode) else "other"
+        return [_Entry(self.path.name, kind, info.st_size)]
+
+    def read(self, rel: str, limit: int = MAX_FILE_BYTES) -> bytes:
+        return _Folder(self.path.parent).read(self.path.name, limit)
+
+
+def find_submissions(folder, loose=()) -> tuple[list, list]:
     """``(submissions, skipped)`` in a SUBMISSIONS folder; ``skipped``: ``[(entry, why)]``.
     A Gradescope export (a folder or zip with ``submission_metadata.yml``), whether it is
-    SUBMISSIONS itself or one of its entries, gives one submission per ``submission_*``."""
+    SUBMISSIONS itself or one of its entries, gives one submission per ``submission_*``.
+    ``loose``: file suffixes that are a submission on their own (``.ipynb`` for a lecture
+    unit: ``alice.ipynb`` is Alice's notebook)."""
     folder = Path(folder)
     subs, skipped, names = [], [], set()
 
@@ -423,6 +464,8 @@ def find_submissions(folder) -> tuple[list, list]:
                 zmeta = _metadata(text)
                 for sub in folders:
                     add(sub, _Zip(child, prefix + sub + "/"), zmeta.get(sub, ""))
+            elif child.is_file() and child.suffix.lower() in loose and not in_export:
+                add(child.stem, _File(child))
             elif child.is_file():
                 skipped.append((shown, "a loose file (a submission is a folder or a .zip file)"))
             else:

@@ -49,6 +49,10 @@ def _limits(args):
         limits["time_s"] = float(args.time_limit)
     if getattr(args, "memory_limit", None):
         limits["memory_mb"] = int(args.memory_limit)
+    if getattr(args, "cell_limit", None):
+        limits["cell_s"] = float(args.cell_limit)
+    if getattr(args, "notebook_limit", None):
+        limits["notebook_s"] = float(args.notebook_limit)
     return limits
 
 
@@ -236,6 +240,12 @@ def run_check(args) -> int:
     except (ProjectNotFound, ConfigError) as e:
         print(f"minisegnet check: error: {e}", file=sys.stderr)
         return 2
+    if assignment.kind == "notebook":
+        return _check_notebook(args, root, assignment)
+    if getattr(args, "notebook", None):
+        print(f"minisegnet check: error: {assignment.id} grades library code, not a notebook "
+              f"(drop {args.notebook})", file=sys.stderr)
+        return 2
     broken = compile_errors(root / "minisegnet")
     bundle = Bundle.from_project(root, assignment.id)
     results, log = grade_submission(bundle, None, hidden=False, limits=_limits(args), overlay={},
@@ -279,6 +289,42 @@ def run_check(args) -> int:
     sandbox = log.get("sandbox")
     if sandbox:
         print(f"\n({sandbox})")
+    return 0 if not failed else 1
+
+
+def _check_notebook(args, root: Path, unit) -> int:
+    """``minisegnet check uNN [NOTEBOOK]``: the unit's public tests on a notebook, run in the
+    grader's confined worker (NOTEBOOK defaults to the project's own)."""
+    from .grading import Bundle, grade_submission, points_table
+
+    notebook = Path(args.notebook) if getattr(args, "notebook", None) else root / unit.notebook
+    try:
+        data = notebook.read_bytes()
+    except OSError as e:
+        print(f"minisegnet check: error: cannot read {notebook} ({e.strerror})", file=sys.stderr)
+        return 2
+    bundle = Bundle.from_project(root, unit.id)
+    results, log = grade_submission(bundle, None, hidden=False, limits=_limits(args),
+                                    overlay={unit.notebook: data}, notes=[])
+    print(f"minisegnet check {unit.id}: the public tests of the exercises of unit {unit.unit} "
+          f"({unit.title}) on {notebook}\n")
+    if not results["tests"]:
+        console = (log.get("console") or "").strip()
+        print("The tests could not run, so no points can be shown."
+              + (f" The test session said:\n\n{console[-3000:]}" if console else ""),
+              file=sys.stderr)
+        return 2
+    print(points_table(results))
+    notes = results["output"].splitlines()[1:]
+    if notes:
+        print("\n" + "\n".join(notes))
+    failed = [t for t in results["tests"] if t["status"] != "passed"]
+    for row in failed if not args.quiet else []:
+        print(f"\n{row['number']} {row['name']}:\n{row['output']}")
+    if log.get("sandbox"):
+        print(f"\n({log['sandbox']})")
+    if "could not run the tests" in results["output"]:
+        return 2
     return 0 if not failed else 1
 
 

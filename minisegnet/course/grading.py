@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import unit_grading
 from .collect import collect_submission as collect
 from .collect import escape_text, find_submissions
 from .errors import GraderError
@@ -98,7 +99,7 @@ def _trusted_env(home: Path) -> dict:
 
 def run_session(tmp: Path, assignment_dir: Path, test_paths, *, worker_dir=None, replay=None,
                 record=None, live_path=None, limits=None, timeout=600.0, collect_file=None,
-                landlock=True, course_src=None) -> tuple[dict | None, str]:
+                landlock=True, course_src=None, notebook_cells=None) -> tuple[dict | None, str]:
     """Run the trusted pytest process; returns ``(report or None, its console output)``."""
     tmp = Path(tmp)
     course_copy = tmp / "trusted"
@@ -127,6 +128,10 @@ def run_session(tmp: Path, assignment_dir: Path, test_paths, *, worker_dir=None,
         args += ["--course-collect", str(collect_file), "--collect-only"]
     if not landlock:
         args += ["--course-no-landlock"]
+    if notebook_cells is not None:
+        cells = tmp / "notebook-cells.json"
+        cells.write_text(json.dumps(notebook_cells), encoding="utf-8")
+        args += ["--course-notebook", str(cells)]
     path = [str(course_copy)] + ([str(live_path)] if live_path is not None else [])
     home = tmp / "home"
     home.mkdir(exist_ok=True)
@@ -190,6 +195,15 @@ class Bundle:
         root = Path(root).resolve()
         course = load_course(root)
         a = course.assignment(assignment)
+        if a.kind == "notebook":
+            from .exercises import is_solution_notebook
+
+            manifest = {"assignment": a.id, "title": a.title, "limits": a.limits, "tests": None,
+                        "files": a.files, "marked_files": a.files, "points": a.points,
+                        "kind": "notebook", "notebook": a.notebook,
+                        "exercises": [e.to_json() for e in a.exercises]}
+            live = root if is_solution_notebook(root / a.notebook) else None
+            return cls(a.id, a.folder, root / "minisegnet", manifest, live, Path(__file__).parent)
         solution = any(is_marker_like(line)
                        for path in sorted((root / "minisegnet").rglob("*.py"))
                        if "course" not in path.relative_to(root / "minisegnet").parts
@@ -222,6 +236,7 @@ _CATEGORY_WORDS = {
     "import": "the package does not import", "exit": "the code exited", "crash": "crash",
     "timeout": "time limit", "memory": "memory limit", "output": "unreadable output",
     "grader": "grader error", "missing": "did not run", "skipped": "skipped",
+    "not answered": "not answered yet",
     "disk": "disk limit", "stub": "this test ran the stub",
 }
 
@@ -315,6 +330,8 @@ def _session_timeout(bundle, hidden, limits):
     tests = bundle.tests(hidden)
     budget = sum(float(t.get("time_s") or limits["time_s"]) + 5.0 for t in tests) if tests else \
         100 * (float(limits["time_s"]) + 5.0)
+    if bundle.manifest.get("kind") == "notebook":
+        budget += float(limits["notebook_s"]) + float(limits["cell_s"])
     return budget + 2 * float(limits["startup_s"]) + 120.0
 
 
@@ -335,10 +352,16 @@ def grade_submission(bundle: Bundle, submission, *, hidden=True, limits=None, ov
         overlay, notes, stubbed = found.overlay, found.notes, found.stubbed
     overlay, posted = use_posted(overlay, bundle.student_package, bundle.manifest.get("posted"))
     notes = list(notes or []) + posted
+    prepared = None
+    if bundle.manifest.get("kind") == "notebook":     # a lecture unit: the notebook is run
+        prepared = unit_grading.prepare(overlay, stubbed, bundle.manifest)
+        overlay = {}
     tmp = Path(tempfile.mkdtemp(prefix="msn-grade-"))      # trusted: report, course copy
     work = Path(tempfile.mkdtemp(prefix="msn-worker-"))    # the worker's package and homes
     report, console, box = None, "", None
     try:
+        if prepared is not None and prepared.problem:
+            raise _NotRun()
         hide = sorted({str(p) for p in (tmp, bundle.assignment_dir, bundle.live_path,
                                         bundle.course_src) if p is not None})
         box = Box.create(limits, hide=hide)
@@ -350,7 +373,10 @@ def grade_submission(bundle: Bundle, submission, *, hidden=True, limits=None, ov
             tmp, bundle.assignment_dir, paths, worker_dir=worker, replay=bundle.recording,
             live_path=bundle.live_path, limits=dict(limits, box=box.describe()),
             landlock=landlock, timeout=_session_timeout(bundle, hidden, limits),
-            course_src=bundle.course_src)
+            course_src=bundle.course_src,
+            notebook_cells=prepared.cells if prepared is not None else None)
+    except _NotRun:
+        console += f"\n[grader] not run: {prepared.problem}"
     except Exception as e:  # a grader fault must not stop a batch
         console += f"\n[grader] {type(e).__name__}: {e}"
     finally:
@@ -362,8 +388,12 @@ def grade_submission(bundle: Bundle, submission, *, hidden=True, limits=None, ov
     if bundle.manifest.get("tests") is None:  # check on a project: the collected tests
         bundle.manifest["tests"] = _manifest_from_collection((report or {}).get("collected", []))
     seconds = time.monotonic() - started
-    results = build_results(bundle, report, hidden, notes or [], seconds, stubbed=stubbed,
-                            submitters=submitters)
+    if prepared is not None:
+        results = unit_grading.build_results(bundle, report, hidden, notes or [], seconds,
+                                             prepared, _normalise, submitters)
+    else:
+        results = build_results(bundle, report, hidden, notes or [], seconds, stubbed=stubbed,
+                                submitters=submitters)
     tests = (report or {}).get("tests", {})
     log = {"sandbox": sandbox_summary((report or {}).get("sandbox"),
                                       box.describe() if box is not None else None),
@@ -374,7 +404,13 @@ def grade_submission(bundle: Bundle, submission, *, hidden=True, limits=None, ov
            "details": {k: v.get("detail") for k, v in tests.items() if v.get("detail")},
            "stubbed": stubbed,
            "console": console[-20000:]}
+    if prepared is not None:
+        log["notebook"] = (report or {}).get("notebook")
     return results, log
+
+
+class _NotRun(Exception):
+    """The submitted notebook is not run (not a notebook, another unit's, missing)."""
 
 
 def _manifest_from_collection(collected):
@@ -386,6 +422,8 @@ def _manifest_from_collection(collected):
         tests.append({"id": item["id"], "name": item["name"], "points": item["points"] or 0,
                       "kind": kind, "visibility": "visible" if kind == "public" else "after_due_date",
                       "number": f"{1 if kind == 'public' else 2}.{counters[kind]}"})
+        if item.get("exercise"):
+            tests[-1]["exercise"] = item["exercise"]
     return tests
 
 
@@ -444,7 +482,8 @@ def grade_batch(bundle: Bundle, submissions, out, *, jobs=1, hidden=False, limit
     submissions, out = Path(submissions), Path(out)
     hidden_solutions = ensure_no_readable_solution(landlock)
     out.mkdir(parents=True, exist_ok=True)
-    found, skipped = find_submissions(submissions)
+    unit = bundle.manifest.get("kind") == "notebook"
+    found, skipped = find_submissions(submissions, loose=(".ipynb",) if unit else ())
     rows = {}
 
     def one(sub):
@@ -457,6 +496,10 @@ def grade_batch(bundle: Bundle, submissions, out, *, jobs=1, hidden=False, limit
             log = {"error": repr(e)}
         write_json(out / sub.name / "results.json", results)
         write_json(out / sub.name / "log.json", log)
+        if unit:
+            (out / sub.name / "open_answers.md").write_text(
+                unit_grading.open_answers_markdown(sub.name, results, bundle.manifest),
+                encoding="utf-8")
         return sub.name, results
 
     bar = None
@@ -478,6 +521,10 @@ def grade_batch(bundle: Bundle, submissions, out, *, jobs=1, hidden=False, limit
                 bar.set_postfix_str(f"{student}: {results['score']:g}")
     if bar is not None:
         bar.close()
+    if unit:   # every student's answer to each open question, side by side, for the staff
+        (out / "open_answers.md").write_text("\n".join(
+            unit_grading.open_answers_markdown(name, rows[name], bundle.manifest)
+            for name in sorted(rows)), encoding="utf-8")
     return _write_summary(bundle, rows, out, hidden, skipped, hidden_solutions)
 
 

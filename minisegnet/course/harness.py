@@ -20,6 +20,16 @@ in three settings:
 names, same dtype, same shape, then the values (exactly for integers, ``allclose`` for
 floats), and fails with a message that says where and, with ``hint=``, what usually causes
 it.
+
+A lecture unit's exercises (an assignment of kind ``"notebook"``, ``exercises.py``) use the
+same fixtures: their probes receive the notebook's namespace (``Answers``: ``ns["name"]``)
+instead of a library module. The student's namespace is the answer ``check(id, answer)``
+was given (in the notebook), the executed notebook (``pytest assignments/uNN``, in this
+process; the grader, in the confined worker); the reference is the instructor's notebook,
+executed here (trusted), or its recording: public expected values ship with the edition,
+hidden ones only in the grader bundle. ``check(..., secret=True)`` records a salted digest
+instead of the value (an answer to a compute or predict question must not be readable from
+the shipped recording) and says only whether the student's value is the right one.
 """
 
 from __future__ import annotations
@@ -34,13 +44,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .config import assignment_module
+from .config import assignment_kind, assignment_module
 from .data import Data
 from .errors import GraderError, StudentFailure
 from .npzio import read_npz, write_npz
 
-__all__ = ["student", "expected", "check", "data", "compare", "configure", "test_key",
-           "State", "RECORDING_NAME"]
+__all__ = ["student", "expected", "check", "data", "compare", "compare_secret", "configure",
+           "test_key", "State", "RECORDING_NAME", "secret_digest"]
 
 RECORDING_NAME = "expected"      # tests/public/expected.json + expected.npz
 _STATE = None
@@ -107,6 +117,19 @@ def _plain(value):
     return np.asarray(value)
 
 
+def secret_digest(key, name, value) -> np.ndarray:
+    """A salted SHA-256 of an answer, as 32 ``uint8``: integers (and floats with integral
+    values) of any dtype give the same digest, so ``112``, ``112.0`` and ``np.int32(112)``
+    agree."""
+    a = np.asarray(value)
+    if a.dtype.kind in "biu" or (a.dtype.kind == "f" and np.all(np.isfinite(a))
+                                 and np.all(a == np.round(a))):
+        a = a.astype(np.int64)
+    h = hashlib.sha256(f"{key}|{name}|{a.dtype.str}|{a.shape}|".encode())
+    h.update(np.ascontiguousarray(a).tobytes())
+    return np.frombuffer(h.digest(), dtype=np.uint8).copy()
+
+
 def run_in_process(probes, functional, probe, arrays, params):
     """Call a probe here, on copies of the inputs; outputs as plain NumPy arrays."""
     kwargs = {k: _decode_param(v) for k, v in params.items()}
@@ -136,13 +159,20 @@ def _is_solution_edition(module) -> bool:
 
 
 class Recording:
-    """Expected values of the public tests, recorded at release (``expected.json/.npz``)."""
+    """Expected values recorded at release (``expected.json/.npz``): the public tests' (and,
+    in a notebook unit's grader bundle, the hidden tests' from ``tests/hidden``)."""
 
-    def __init__(self, json_path):
-        json_path = Path(json_path)
-        index = json.loads(json_path.read_text(encoding="utf-8"))
-        self.calls = index["calls"]
-        self.arrays = read_npz(json_path.with_suffix(".npz"), max_bytes=1 << 30, max_arrays=1 << 20)
+    def __init__(self, *json_paths):
+        self.calls, self.arrays = {}, {}
+        for number, json_path in enumerate(Path(p) for p in json_paths):
+            index = json.loads(json_path.read_text(encoding="utf-8"))
+            arrays = read_npz(json_path.with_suffix(".npz"), max_bytes=1 << 30,
+                              max_arrays=1 << 20)
+            prefix = f"{number}:" if number else ""
+            for key, entries in index["calls"].items():
+                self.calls[key] = [dict(e, outputs={n: prefix + ref for n, ref in
+                                                    e["outputs"].items()}) for e in entries]
+            self.arrays.update({prefix + ref: value for ref, value in arrays.items()})
 
     def get(self, key, number, probe, arrays, params):
         calls = self.calls.get(key)
@@ -165,10 +195,10 @@ class Recorder:
     def add(self, key, probe, arrays, params, outputs):
         self.calls.setdefault(key, []).append((probe, digest(probe, arrays, params), outputs))
 
-    def write(self, json_path):
+    def write(self, json_path, kind="public"):
         json_path = Path(json_path)
         index, arrays, counter = {}, {}, 0
-        for key in sorted(self.calls):
+        for key in sorted(k for k in self.calls if k.startswith(kind + "/")):
             entries = []
             for probe, dig, outputs in self.calls[key]:
                 refs = {}
@@ -194,33 +224,79 @@ class State:
     """
 
     def __init__(self, assignment_dir, worker=None, recording=None, record=None, live=None,
-                 time_s=10.0, module=None):
+                 time_s=10.0, module=None, answers=None, live_root=None):
         self.assignment_dir = Path(assignment_dir).resolve()
+        self.kind = assignment_kind(self.assignment_dir)
         self.module = module or assignment_module(self.assignment_dir)
         self.tests_dir = self.assignment_dir / "tests"
         self.probes = load_probes(self.tests_dir / "probes.py")
         self.worker = worker
-        self.recording = Recording(recording) if recording and Path(recording).is_file() else None
+        recordings = [p for p in (recording, self.tests_dir / "hidden" / f"{RECORDING_NAME}.json")
+                      if p and Path(p).is_file()] if recording else []
+        self.recording = Recording(*recordings) if recordings else None
         self.recorder = Recorder() if record else None
         self.record_path = record
         self.live = live
         self.time_s = float(time_s)
         self.outputs = {}      # test key -> what the student's code printed
         self._functional = None
+        self._answers = answers          # notebook units: the student's namespace, if given
+        # notebook units: the project whose notebook is the reference (the instructor's)
+        self.live_root = Path(live_root) if live_root else self.assignment_dir.parents[1]
+        self._reference = None
+
+    def notebook_path(self, root) -> Path:
+        raw = json.loads((self.assignment_dir / "assignment.json").read_text(encoding="utf-8"))
+        return Path(root) / raw["notebook"]
 
     def functional(self):
+        """What the student's side of a probe receives, in this process: the library module
+        (assignments), or the answers namespace (notebook units: the one given, else the
+        project's notebook executed here)."""
         if self._functional is None:
-            self._functional = importlib.import_module(self.module)
+            if self.kind == "notebook":
+                from ._worker import Answers
+                from .exercises import run_notebook
+
+                if self._answers is None:
+                    self._answers, _ = run_notebook(self.notebook_path(self.live_root))
+                self._functional = Answers(self._answers)
+            else:
+                self._functional = importlib.import_module(self.module)
         return self._functional
+
+    def reference(self):
+        """What the trusted side of a probe receives: the solution's module, or the answers
+        of the instructor's notebook executed here."""
+        if self.kind != "notebook":
+            return self.functional()
+        if self._reference is None:
+            from ._worker import Answers
+            from .exercises import reference_namespace
+
+            self._reference = Answers(reference_namespace(self.notebook_path(self.live_root)))
+        return self._reference
 
     def live_allowed(self) -> bool:
         if self.live is None:
-            self.live = _is_solution_edition(self.functional())
+            if self.kind == "notebook":
+                from .exercises import is_solution_notebook
+
+                self.live = is_solution_notebook(self.notebook_path(self.live_root))
+            else:
+                self.live = _is_solution_edition(self.functional())
+        elif self.live and self.kind == "notebook":
+            from .exercises import is_solution_notebook
+
+            self.live = is_solution_notebook(self.notebook_path(self.live_root))
         return self.live
 
     def finish(self):
         if self.recorder is not None:
             self.recorder.write(self.record_path)
+            if self.kind == "notebook":    # the grader bundle replays the hidden ones too
+                self.recorder.write(Path(self.record_path).with_name(
+                    f"{RECORDING_NAME}-hidden.json"), kind="hidden")
         if self.worker is not None:
             self.worker.close()
 
@@ -267,6 +343,8 @@ class Student:
         arrays, params = split_arguments(kwargs)
         worker = self.state.worker
         if worker is None:
+            if self.state.kind == "notebook":
+                return _answered(self.state, probe, arrays, params)
             return run_in_process(self.state.probes, self.state.functional(), probe, arrays, params)
         if self.budget <= 0:
             raise StudentFailure("Time limit exceeded (no time left for this test).",
@@ -282,6 +360,20 @@ class Student:
                 self.state.outputs[self.key] = self.state.outputs.get(self.key, "") + printed
 
 
+def _answered(state, probe, arrays, params):
+    """A probe on a notebook's answers, here: an answer that is missing or a stub is a
+    ``not answered`` failure, not an error of the test."""
+    from ._worker import Unanswered
+
+    try:
+        return run_in_process(state.probes, state.functional(), probe, arrays, params)
+    except Unanswered as e:
+        raise StudentFailure(f"Not answered yet: {e}.", category="not answered") from None
+    except NotImplementedError as e:
+        raise StudentFailure(f"Not answered yet: {e or 'the function raises NotImplementedError'}.",
+                             category="not answered") from None
+
+
 class Expected:
     """``expected.run(probe, **inputs) -> {name: array}`` from the trusted side."""
 
@@ -289,7 +381,7 @@ class Expected:
         self.state, self.key = state, key
         self.calls = 0
 
-    def run(self, probe, **kwargs):
+    def run(self, probe, secret=False, **kwargs):
         arrays, params = split_arguments(kwargs)
         number, self.calls = self.calls, self.calls + 1
         state = self.state
@@ -298,11 +390,14 @@ class Expected:
             if found is not None:
                 return found
         if not state.live_allowed():
+            what = "notebook" if state.kind == "notebook" else "minisegnet package"
             raise GraderError(
-                f"{self.key}: no recorded expected values for this test, and the minisegnet "
-                f"package here is not the solution edition (hidden tests run only in the grader)")
-        outputs = run_in_process(state.probes, state.functional(), probe, arrays, params)
-        if state.recorder is not None and self.key.startswith("public/"):
+                f"{self.key}: no recorded expected values for this test, and the {what} here is "
+                f"not the solution edition (hidden tests run only in the grader)")
+        outputs = run_in_process(state.probes, state.reference(), probe, arrays, params)
+        if secret:
+            outputs = {name: secret_digest(self.key, name, value) for name, value in outputs.items()}
+        if state.recorder is not None and (self.key.startswith("public/") or state.kind == "notebook"):
             state.recorder.add(self.key, probe, arrays, params, outputs)
         return outputs
 
@@ -319,6 +414,22 @@ def _tolerances(dtype, rtol, atol):
 def _shown(value) -> str:
     value = value.item() if hasattr(value, "item") else value
     return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
+def compare_secret(got: dict, want: dict, key: str, what: str = "", hint: str | None = None):
+    """Fail unless every answer in ``got`` has the digest recorded in ``want``; the message
+    shows the student's value, never the expected one."""
+    prefix = f"{what}: " if what else ""
+    tail = f"\nHint: {hint}" if hint else ""
+    for name in sorted(want):
+        if name not in got:
+            raise AssertionError(f"{prefix}no answer {name!r} (got {sorted(got)}){tail}")
+        g = got[name]
+        if type(g) is not np.ndarray:
+            raise AssertionError(f"{prefix}{name!r} is a {type(g).__name__}, not a number{tail}")
+        if not np.array_equal(secret_digest(key, name, g), want[name]):
+            shown = _shown(g) if g.ndim == 0 else np.array2string(g, threshold=20)
+            raise AssertionError(f"{prefix}{name!r}: {shown} is not the right answer{tail}")
 
 
 def compare(got: dict, want: dict, what: str = "", hint: str | None = None, rtol=None, atol=None):
@@ -385,13 +496,17 @@ def expected(request):
 
 @pytest.fixture
 def check(student, expected):
-    """``check(probe, hint=..., rtol=..., atol=..., **inputs)``: compare student and expected;
-    returns the student's outputs for further checks."""
+    """``check(probe, hint=..., rtol=..., atol=..., secret=False, **inputs)``: compare student
+    and expected; returns the student's outputs for further checks. ``secret``: compare
+    digests (the expected value is never recorded or shown)."""
 
-    def run(probe, hint=None, rtol=None, atol=None, **kwargs):
-        want = expected.run(probe, **kwargs)
+    def run(probe, hint=None, rtol=None, atol=None, secret=False, **kwargs):
+        want = expected.run(probe, secret=secret, **kwargs)
         got = student.run(probe, **kwargs)
-        compare(got, want, probe, hint, rtol, atol)
+        if secret:
+            compare_secret(got, want, expected.key, probe, hint)
+        else:
+            compare(got, want, probe, hint, rtol, atol)
         return got
 
     return run
@@ -407,3 +522,5 @@ def register_markers(config):
     config.addinivalue_line("markers", "points(n): the points a graded assignment test is worth")
     config.addinivalue_line("markers", "time_limit(seconds): this test's wall-clock budget for "
                                        "the student's code (default: the assignment's time_s)")
+    config.addinivalue_line("markers", "exercise(id): the notebook exercise (\"03.1\") a test of "
+                                       "a lecture unit grades")

@@ -40,6 +40,8 @@ __all__ = [
     "clean_notebook",
     "instrument_source",
     "is_marker_like",
+    "is_exercise_cell",
+    "is_open_cell",
     "stub_import",
     "BEGIN",
     "END",
@@ -290,6 +292,44 @@ def clean_notebook(nb) -> None:
         cell.get("metadata", {}).pop("execution", None)
 
 
+def is_exercise_cell(cell) -> bool:
+    """A code cell of a lecture notebook's exercise (tagged ``exercise``)."""
+    return "exercise" in cell.get("metadata", {}).get("tags", [])
+
+
+def _exercise_id(cell):
+    meta = cell.get("metadata", {}).get("minisegnet", {})
+    return meta.get("exercise") if isinstance(meta, dict) else None
+
+
+def is_open_cell(cell) -> bool:
+    """A markdown cell that holds the answer to an open question (tagged ``open``)."""
+    return cell.get("cell_type") == "markdown" and "open" in cell.get("metadata", {}).get("tags", [])
+
+
+def open_stub(ident) -> str:
+    return f"*Your answer to {ident or 'this question'} here (double-click this cell to edit it).*"
+
+
+def _exercise_stub(region: Region, ident, names) -> list[str]:
+    """A function's body becomes ``raise NotImplementedError``; an answer at the top level of
+    the cell becomes ``name = None`` for each declared answer name (or each name the region
+    assigns, without a declaration)."""
+    if region.function:
+        return [region.indent + "# YOUR CODE HERE",
+                region.indent + f'raise NotImplementedError("exercise {ident}: write '
+                                f'{region.function}")']
+    if not names:
+        try:
+            tree = ast.parse("\n".join(line[len(region.indent):] for line in region.lines))
+        except SyntaxError:
+            tree = ast.Module(body=[], type_ignores=[])
+        names = [t.id for node in tree.body if isinstance(node, ast.Assign)
+                 for t in node.targets if isinstance(t, ast.Name)]
+    return [region.indent + "# YOUR ANSWER HERE"] + \
+        [region.indent + f"{name} = None" for name in names]
+
+
 def notebook_regions(nb, path: str, known_tags=None, default_tag=None) -> list[Region]:
     """The solution regions of every code cell (``path:cell N:line M`` in errors)."""
     regions = []
@@ -297,33 +337,62 @@ def notebook_regions(nb, path: str, known_tags=None, default_tag=None) -> list[R
         if cell.get("cell_type") != "code":
             continue
         found = find_regions(_source_text(cell), f"{path}:cell {number}", known_tags, default_tag)
-        if found and not is_solution_cell(cell):
+        if found and not (is_solution_cell(cell) or is_exercise_cell(cell)):
             raise MarkerError(
-                f"{path}:cell {number}: a solution region in a cell not tagged 'solution'")
+                f"{path}:cell {number}: a solution region in a cell tagged neither 'solution' "
+                f"nor 'exercise'")
         regions.extend(found)
     return regions
 
 
-def strip_notebook(text: str, path: str, known_tags=None, default_tag=None, keep=()
-                   ) -> tuple[str, list[Region]]:
+def strip_notebook(text: str, path: str, known_tags=None, default_tag=None, keep=(),
+                   exercises=None, unit=None) -> tuple[str, list[Region]]:
     """The student version of a notebook: solution cells stubbed, no outputs.
 
     A solution cell with regions keeps everything outside them; one without regions is
     replaced whole by nbgrader's stub. Regions (and whole solution cells) of an assignment in
     ``keep`` are filled in instead (their marker lines go). Returns ``(json_text, regions)``,
     written as ``scripts/clean_notebooks.py`` writes notebooks (byte-for-byte deterministic).
+
+    A lecture notebook's exercise cells (tagged ``exercise``, ``exercises``: ``{id: answer
+    names}``) get an exercise stub instead (``_exercise_stub``), its open-answer cells
+    (markdown tagged ``open``) a placeholder (their text counts as a region: the release
+    checks it leaks nowhere), and ``unit`` goes into the notebook's metadata.
     """
     nb = json.loads(text)
     keep = {t.upper() for t in keep}
     regions = []
+    if unit is not None:
+        nb.setdefault("metadata", {})["minisegnet"] = {"unit": unit}
     for number, cell in enumerate(nb.get("cells", []), start=1):
+        where = f"{path}:cell {number}"
+        if is_open_cell(cell) and unit is not None:
+            answer = _source_text(cell).split("\n")
+            regions.append(Region(where, 1, len(answer), default_tag or "", "", None, tuple(answer)))
+            _set_source(cell, open_stub(_exercise_id(cell)))
+            continue
         if cell.get("cell_type") != "code":
             continue
-        where = f"{path}:cell {number}"
         source = _source_text(cell)
         found = find_regions(source, where, known_tags, default_tag)
-        if found and not is_solution_cell(cell):
-            raise MarkerError(f"{where}: a solution region in a cell not tagged 'solution'")
+        if found and not (is_solution_cell(cell) or is_exercise_cell(cell)):
+            raise MarkerError(f"{where}: a solution region in a cell tagged neither 'solution' "
+                              f"nor 'exercise'")
+        if is_exercise_cell(cell):
+            if not found:
+                raise MarkerError(f"{where}: an exercise cell without a solution region")
+            ident = _exercise_id(cell)
+            names = (exercises or {}).get(ident, ())
+            lines = source.split("\n")
+            out, cursor = [], 0
+            for region in found:
+                out.extend(lines[cursor:region.begin - 1])
+                out.extend(_exercise_stub(region, ident, names))
+                cursor = region.end
+            out.extend(lines[cursor:])
+            _set_source(cell, "\n".join(out))
+            regions.extend(found)
+            continue
         if not is_solution_cell(cell):
             continue
         if found:

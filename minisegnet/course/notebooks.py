@@ -8,8 +8,8 @@ function is absent exactly as for students). In that copy the first line of each
 region (its BEGIN marker) is replaced by a call that records the region's assignment and
 function, with the line numbers unchanged; so the same run also tells which assignments'
 code the notebook executes: its "needs", which the lessons index and the student README
-show. Outputs of cells tagged ``exercise`` or ``solution`` are not shipped (the student
-writes those).
+show. Outputs of cells tagged ``exercise``, ``solution`` or ``check`` are not shipped (the
+student writes those, and a check's points are the student's own).
 
 Rendering takes minutes, so results are cached per user (``~/.cache/minisegnet/rendered``,
 or ``$XDG_CACHE_HOME``), keyed by every byte the run depends on: the solved edition, the
@@ -38,7 +38,7 @@ from .markers import instrument_source
 __all__ = ["RenderError", "render_notebooks", "merge_outputs", "user_cache_dir",
            "NO_OUTPUT_TAGS", "HITS_MARK"]
 
-NO_OUTPUT_TAGS = ("exercise", "solution")
+NO_OUTPUT_TAGS = ("exercise", "solution", "check")
 HITS_MARK = "@@minisegnet-hits@@"
 HITS_MODULE = "_course_hits"
 HIT_STATEMENT = ('__import__("{package}.' + HITS_MODULE + '", fromlist=["hit"])'

@@ -11,7 +11,9 @@ Options: ``--course-assignment DIR`` (the folder with ``assignment.json``),
 which only the release does, on the solution), ``--course-replay FILE`` (recorded expected
 values), ``--course-record FILE``, ``--course-live`` (the ``minisegnet`` importable here is
 the reference solution), ``--course-limits JSON``, ``--course-report FILE``,
-``--course-collect FILE`` (with ``--collect-only``: write the test list with points).
+``--course-collect FILE`` (with ``--collect-only``: write the test list with points),
+``--course-notebook FILE`` (a lecture unit: the submitted notebook's code cells, as JSON,
+which a ``NotebookWorker`` runs before the probes; the report gets each cell's outcome).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def pytest_addoption(parser):
     group.addoption("--course-report", default=None)
     group.addoption("--course-collect", default=None)
     group.addoption("--course-no-landlock", action="store_true", default=False)
+    group.addoption("--course-notebook", default=None)
 
 
 def pytest_configure(config):
@@ -53,7 +56,13 @@ def pytest_configure(config):
     limits = json.loads(config.getoption("--course-limits"))
     module = assignment_module(folder)   # the library module the probes receive
     worker = None
-    if config.getoption("--course-worker"):
+    if config.getoption("--course-worker") and config.getoption("--course-notebook"):
+        from .notebook_worker import NotebookWorker  # a lecture unit: the submitted notebook
+
+        cells = json.loads(Path(config.getoption("--course-notebook")).read_text(encoding="utf-8"))
+        worker = NotebookWorker(config.getoption("--course-worker"), limits, cells=cells,
+                                landlock=not config.getoption("--course-no-landlock"))
+    elif config.getoption("--course-worker"):
         from .sandbox import Worker
 
         worker = Worker(config.getoption("--course-worker"), limits,
@@ -85,6 +94,9 @@ def pytest_collection_modifyitems(session, config, items):
         limit = item.get_closest_marker("time_limit")
         if limit is not None and limit.args:
             entry["time_s"] = float(limit.args[0])
+        exercise = item.get_closest_marker("exercise")
+        if exercise is not None and exercise.args:
+            entry["exercise"] = str(exercise.args[0])
         _COLLECTED.append(entry)
     path = config.getoption("--course-collect")
     if path:
@@ -110,8 +122,15 @@ def pytest_runtest_makereport(item, call):
             entry["printed"] = printed[-4000:]
     if report.passed or entry["outcome"] != "passed":
         return
-    entry["outcome"] = "skipped" if report.skipped else "failed"
+    entry.update(classify(report, call))
+
+
+def classify(report, call, student_code=False) -> dict:
+    """``outcome``, ``category``, ``message``, ``detail`` of a test phase that did not pass.
+    ``student_code``: an exception that is none of ours came from the student's code (the
+    in-process ``check`` of a notebook), not from the grader."""
     exc = call.excinfo.value if call.excinfo is not None else None
+    entry = {"outcome": "skipped" if report.skipped else "failed", "detail": ""}
     if report.skipped:
         entry.update(category="skipped", message="The test was skipped.")
     elif isinstance(exc, StudentFailure):
@@ -120,24 +139,30 @@ def pytest_runtest_makereport(item, call):
         entry.update(category="grader", message=f"Grader error: {exc}")
     elif isinstance(exc, AssertionError):
         entry.update(category="wrong", message=str(exc)[:3000])
+    elif student_code and exc is not None and call.when == "call":
+        entry.update(category="error", message=f"Your answer raised {type(exc).__name__}: "
+                                               f"{str(exc)[:1500]}")
     else:
         text = f"{type(exc).__name__}: {exc}" if exc is not None else "failed"
         entry.update(category="grader", message=f"Grader error ({call.when}): {text}"[:3000])
+    return entry
 
 
 def pytest_sessionfinish(session, exitstatus):
     state = getattr(session.config, "_course_state", None)
     if state is None:
         return
-    sandbox = None
+    sandbox, notebook = None, None
     if state.worker is not None:
         sandbox = state.worker.sandbox
         starts = state.worker.starts
+        if hasattr(state.worker, "report"):
+            notebook = state.worker.report()
     else:
         starts = 0
     state.finish()
     path = session.config.getoption("--course-report")
     if path:
         body = {"tests": _REPORT, "collected": _COLLECTED, "sandbox": sandbox,
-                "worker_starts": starts}
+                "worker_starts": starts, "notebook": notebook}
         Path(path).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -25,7 +25,11 @@ from pathlib import Path
 __all__ = ["DEPENDENCIES", "SYSTEM_READ", "beneath", "import_roots", "read_rules",
            "importable_solutions", "solution_exposure"]
 
-DEPENDENCIES = ("numpy", "scipy", "numba", "llvmlite")
+DEPENDENCIES = ("numpy", "scipy", "numba", "llvmlite",
+                # what a lecture notebook imports besides the library (notebook units)
+                "matplotlib", "PIL", "kiwisolver", "fontTools", "cycler", "dateutil",
+                "pyparsing", "packaging", "contourpy", "six", "threadpoolctl", "tqdm",
+                "skimage", "imageio", "tifffile", "lazy_loader", "networkx")
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin",
                "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                "/proc", "/sys/devices/system/cpu", "/dev/urandom", "/dev/zero")
@@ -80,12 +84,16 @@ def _dependency_dirs(roots) -> list:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             spec = None
-        if spec is None or not spec.origin:
+        if spec is None or not spec.origin or not os.path.isabs(spec.origin):
+            continue
+        if not spec.submodule_search_locations:     # a single module: that file only
+            found.add(os.path.realpath(spec.origin))
             continue
         folder = os.path.dirname(os.path.realpath(spec.origin))
         found.add(folder)
         site_dir = os.path.dirname(folder)
-        found.update(os.path.realpath(p) for p in glob.glob(os.path.join(site_dir, name + ".libs")))
+        for libs in {name, name.lower(), "pillow" if name == "PIL" else name}:
+            found.update(os.path.realpath(p) for p in glob.glob(os.path.join(site_dir, libs + ".libs")))
     for root in roots:
         try:
             entries = list(os.scandir(root))

@@ -41,12 +41,13 @@ from pathlib import Path
 
 from .commands import function_order
 from .config import ConfigError, excluded, load_course
-from .edition import student_readme
+from .edition import needs_from_index, student_readme
 from .grading import run_session
 from .markers import MarkerError, is_marker_like, strip_notebook, strip_source, stub_import
 from .notebooks import RenderError, merge_outputs, render_notebooks, user_cache_dir
 
-__all__ = ["release", "ReleaseError", "project_files", "ordered", "tags_before", "pinned"]
+__all__ = ["release", "ReleaseError", "project_files", "ordered", "tags_before", "pinned",
+           "unit_keep"]
 
 RELEASE_STAMP = "release.json"
 
@@ -198,6 +199,8 @@ def _record(source: Path, assignment, tmp: Path):
     paths = [p for p in (tests / "public", tests / "hidden") if p.is_dir()]
     report, console = run_session(session, assignment.folder, paths, record=record,
                                   live_path=source, limits=assignment.limits, timeout=900)
+    if report is not None and assignment.kind == "notebook" and not report["tests"]:
+        report = None   # the instructor's notebook did not run: the console says why
     if report is None:
         raise ReleaseError(f"{assignment.id}: the tests could not run on the solution:\n"
                            f"{console[-4000:]}")
@@ -226,7 +229,9 @@ def _record(source: Path, assignment, tmp: Path):
     counts = {k: sum(c["kind"] == k for c in collected) for k in ("public", "hidden")}
     if not counts["public"]:
         raise ReleaseError(f"{assignment.id}: no public tests")
-    if record.is_file():   # and the solution's call graph, which check orders failures by
+    if assignment.kind == "notebook":
+        _check_unit(assignment, collected, source)
+    elif record.is_file():   # and the solution's call graph, which check orders failures by
         index = json.loads(record.read_text(encoding="utf-8"))
         index["order"] = function_order(source, assignment.files)
         record.write_text(json.dumps(index, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -242,7 +247,8 @@ def _recording_key(source: Path, assignment, files) -> str:
             h.update(f"{name}={metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:
             h.update(name.encode())
-    prefixes = ("minisegnet/", f"assignments/{assignment.id}/")
+    prefixes = ("minisegnet/", f"assignments/{assignment.id}/") + tuple(
+        assignment.files if assignment.kind == "notebook" else ())
     for rel in files:
         if rel.startswith(prefixes) and "__pycache__" not in rel:
             h.update(rel.encode() + b"\0" + hashlib.sha256((source / rel).read_bytes()).digest())
@@ -263,8 +269,10 @@ def _recorded(source: Path, assignment, tmp: Path, files, cache: bool):
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         if record is not None:
-            for suffix in (".json", ".npz"):
-                shutil.copyfile(record.with_suffix(suffix), partial / f"expected{suffix}")
+            for stem in ("expected", "expected-hidden"):
+                for suffix in (".json", ".npz"):
+                    if record.with_name(stem + suffix).is_file():
+                        shutil.copyfile(record.with_name(stem + suffix), partial / f"{stem}{suffix}")
         (partial / "collected.json").write_text(json.dumps(collected), encoding="utf-8")
         try:
             os.replace(partial, folder)
@@ -285,7 +293,13 @@ def _manifest(assignment, collected, marked_files):
                       "number": f"{1 if kind == 'public' else 2}.{counters[kind]}"})
         if "time_s" in c:
             tests[-1]["time_s"] = c["time_s"]
-    return {
+        if c.get("exercise"):
+            tests[-1]["exercise"] = c["exercise"]
+    unit = {}
+    if assignment.kind == "notebook":
+        unit = {"kind": "notebook", "notebook": assignment.notebook,
+                "exercises": [e.to_json() for e in assignment.exercises]}
+    return dict(unit, **{
         "assignment": assignment.id,
         "title": assignment.title,
         "files": assignment.files,
@@ -295,16 +309,65 @@ def _manifest(assignment, collected, marked_files):
                    "hidden": sum(t["points"] for t in tests if t["kind"] == "hidden"),
                    "total": sum(t["points"] for t in tests)},
         "tests": tests,
-    }
+    })
 
 
 def ordered(course) -> list:
-    """The assignments in course order: by the number in their id (a2 before a10)."""
-    def key(a):
-        digits = "".join(ch for ch in a.id if ch.isdigit())
-        return (int(digits) if digits else 0, a.id)
+    """The code assignments in course order: by the number in their id (a2 before a10).
+    Lecture units with exercises (``course.units()``) are not stages."""
+    return course.code_assignments()
 
-    return sorted(course.assignments.values(), key=key)
+
+def unit_keep(source: Path, course, unit) -> set:
+    """The tags whose regions the package of a unit's grader has filled in: those before the
+    unit's ``stage``, else every assignment up to the last one its notebook needs (the
+    lessons index's "needs" column, which a test keeps equal to what the release measures),
+    so the notebook runs in the grader as it does for a student at that point."""
+    if unit.stage:
+        return tags_before(course, unit.stage.lower())
+    index = source / "lessons" / "README.md"
+    wanted = needs_from_index(index.read_text(encoding="utf-8")).get(unit.unit, "") \
+        if index.is_file() else ""
+    tags = [a.tag for a in ordered(course)]
+    needed = [tags.index(t.strip()) for t in wanted.split(",") if t.strip() in tags]
+    return set(tags[:max(needed) + 1]) if needed else set()
+
+
+def _check_unit(unit, collected, source: Path):
+    """A unit's exercises, tests and notebook agree (``ReleaseError`` naming what does not)."""
+    from .notebook_cells import exercise_cells, open_answers, read_notebook
+
+    declared = {e.id: e for e in unit.exercises}
+    where = f"assignments/{unit.id}"
+    for c in collected:
+        ident = c.get("exercise")
+        if ident not in declared or not declared[ident].scored:
+            raise ReleaseError(f"{where}: test {c['id']} needs @pytest.mark.exercise(id) with an "
+                               f"auto-scored exercise of assignment.json (got {ident!r})")
+    for e in unit.exercises:
+        for kind, wanted in (("public", e.points), ("hidden", e.hidden)):
+            got = sum(c["points"] for c in collected if c.get("exercise") == e.id
+                      and c["kind"] == kind)
+            if got != wanted:
+                raise ReleaseError(f"{where}: the {kind} tests of exercise {e.id} add up to {got} "
+                                   f"points, assignment.json says {wanted}")
+    notebook = read_notebook((source / unit.notebook).read_bytes())
+    cells = exercise_cells(notebook)
+    answers = open_answers(notebook, [e.id for e in unit.exercises if not e.scored])
+    for e in unit.exercises:
+        if not e.scored:
+            if not answers.get(e.id):
+                raise ReleaseError(f"{unit.notebook}: open question {e.id} needs a markdown cell "
+                                   f"tagged 'open' with metadata.minisegnet.exercise = {e.id!r}")
+            continue
+        cell = cells.get(e.id)
+        if cell is None or "exercise" not in cell.tags or cell.exercise != e.id:
+            raise ReleaseError(f"{unit.notebook}: exercise {e.id} needs a code cell tagged "
+                               f"'exercise' with metadata.minisegnet.exercise = {e.id!r}, followed "
+                               f'by a cell with check("{e.id}", ...)')
+        if not any(f'check("{e.id}"' in c.source or f"check('{e.id}'" in c.source
+                   for c in notebook.code_cells()):
+            raise ReleaseError(f'{unit.notebook}: exercise {e.id} has no check("{e.id}", ...) cell')
 
 
 def tags_before(course, stage: str) -> set:
@@ -333,7 +396,13 @@ def _edition(source: Path, files, course, keep, allow=()):
                 text = path.read_text(encoding="utf-8")
                 folder = _assignment_of(rel)
                 default = folder.upper() if folder and folder.upper() in tags else None
-                new, regions = strip_notebook(text, rel, tags, default, keep)
+                unit = course.unit_of_notebook(rel)
+                if unit is not None:
+                    new, regions = strip_notebook(
+                        text, rel, tags, unit.tag, keep,
+                        exercises={e.id: e.names for e in unit.exercises}, unit=unit.id)
+                else:
+                    new, regions = strip_notebook(text, rel, tags, default, keep)
             else:
                 new, regions = None, []
         except MarkerError as e:
@@ -452,13 +521,18 @@ def release(source, out, *, stage=None, force=False, render=True, cache=True, lo
     tmp = Path(tempfile.mkdtemp(prefix="msn-release-"))
     try:
         recorded, manifests = {}, {}
-        for a in ordered(course):
+        for a in ordered(course) + course.units():
             log(f"release: running the {a.id} tests on the solution")
             collected, recording = _recorded(source, a, tmp, files, cache)
-            marked = sorted(set(a.files + a.extra_files) | set(marked_py))
-            manifests[a.id] = _manifest(a, collected, marked)
-            manifests[a.id]["stage_of"] = sorted(t.lower() for t in tags_before(course, a.id))
-            manifests[a.id]["posted"] = posted[a.id]
+            if a.kind == "notebook":
+                manifests[a.id] = _manifest(a, collected, list(a.files))
+                manifests[a.id]["stage_of"] = sorted(t.lower() for t in unit_keep(source, course, a))
+                manifests[a.id]["posted"] = {}
+            else:
+                marked = sorted(set(a.files + a.extra_files) | set(marked_py))
+                manifests[a.id] = _manifest(a, collected, marked)
+                manifests[a.id]["stage_of"] = sorted(t.lower() for t in tags_before(course, a.id))
+                manifests[a.id]["posted"] = posted[a.id]
             recorded[a.id] = recording
         # -- lecture notebooks, rendered on the solution (outputs and what each one needs)
         lectures = sorted(r for r in shipped if r.endswith(".ipynb")
@@ -573,7 +647,7 @@ def _write_release(source, out, course, stage, shipped, content, regions_by_file
     package_files = sorted(r for r in files
                            if r.startswith("minisegnet/") and not excluded(r, course.exclude))
     requirements = " ".join(f"'{r}'" for r in pinned(course.requirements))
-    for a in ordered(course):
+    for a in ordered(course) + course.units():
         name, manifest = a.id, manifests[a.id]
         bundle = grader / name
         _copy_tree_files(source, bundle / "trusted", package_files)
@@ -581,12 +655,17 @@ def _write_release(source, out, course, stage, shipped, content, regions_by_file
                            if r.startswith(f"assignments/{name}/tests/")
                            and not excluded(r, [".ipynb_checkpoints", "__pycache__", "*.pyc",
                                                 "expected.json", "expected.npz"]))
-        _copy_tree_files(source, bundle / "trusted", tests_rel + [f"assignments/{name}/assignment.json"])
+        _copy_tree_files(source, bundle / "trusted", tests_rel + [f"assignments/{name}/assignment.json"]
+                         + ([a.notebook] if a.kind == "notebook" else []))
         if recorded[name] is not None:
-            public = bundle / "trusted" / "assignments" / name / "tests" / "public"
-            for suffix in (".json", ".npz"):
-                shutil.copyfile(recorded[name].with_suffix(suffix), public / f"expected{suffix}")
-        own_stage = tags_before(course, name)
+            tests = bundle / "trusted" / "assignments" / name / "tests"
+            for stem, folder in (("expected", "public"), ("expected-hidden", "hidden")):
+                for suffix in (".json", ".npz"):
+                    if recorded[name].with_name(stem + suffix).is_file():
+                        (tests / folder).mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(recorded[name].with_name(stem + suffix),
+                                        tests / folder / f"expected{suffix}")
+        own_stage = tags_before(course, name) if a.kind == "code" else unit_keep(source, course, a)
         package, package_content, _ = _edition(source, package_files, course, own_stage)
         for rel in package:
             target = bundle / "student" / rel
@@ -599,14 +678,17 @@ def _write_release(source, out, course, stage, shipped, content, regions_by_file
         _write(bundle / "setup.sh", SETUP_SH.format(requirements=requirements,
                                                    python=platform.python_version()), 0o755)
         _write(bundle / "run_autograder", RUN_AUTOGRADER.format(assignment=name), 0o755)
+        what = (f"Submissions are the notebook {a.notebook} (under any name); the package that "
+                f"runs it has {', '.join(sorted(t.upper() for t in manifest['stage_of'])) or 'no'} "
+                f"solutions filled in.\n" if a.kind == "notebook" else "")
         _write(bundle / "README.txt",
-               f"Gradescope autograder for {name} ({a.title}).\n"
+               f"Gradescope autograder for {name} ({a.title}).\n" + what +
                f"Upload {name}.zip (next to this folder: the contents of this folder, setup.sh and\n"
                f"run_autograder at the root). Test locally: minisegnet grade {name} SUBMISSIONS/ "
                f"-o OUT/ --bundle <this folder> --hidden\n"
                + (f"Functions of {', '.join(sorted(manifest['stage_of'])).upper()} in a "
                   f"submission are replaced by the posted solution before grading.\n"
-                  if manifest["stage_of"] else "")
+                  if manifest["stage_of"] and a.kind == "code" else "")
                + "Never give this folder to students: it holds the hidden tests and the solution.\n")
         _zip_folder(bundle, grader / f"{name}.zip")
 

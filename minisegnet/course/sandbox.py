@@ -80,6 +80,8 @@ DEFAULT_LIMITS = {
     "processes": 64,       # tasks of the submission (threads count)
     "output_kb": 256,      # what we keep of stdout/stderr over a worker's life
     "reply_mb": 256,       # largest reply (the .npz of a call's outputs)
+    "cell_s": 60.0,        # notebook units: wall clock per cell
+    "notebook_s": 300.0,   # notebook units: all cells together, re-runs after a crash included
 }
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -160,9 +162,11 @@ class Worker:
     the tests of the fallbacks)."""
 
     def __init__(self, root, limits=None, *, landlock=True, drop_uid=None, log=None,
-                 seccomp=True, namespaces=True, cgroups=True, module="minisegnet.functional"):
+                 seccomp=True, namespaces=True, cgroups=True, module="minisegnet.functional",
+                 mode="module"):
         self.root = str(Path(root).resolve())
         self.module = module        # the library module the probes receive
+        self.mode = mode            # "module", or "notebook" (notebook_worker.py)
         self.pkg = os.path.join(self.root, PACKAGE_DIR)
         self.limits = dict(DEFAULT_LIMITS, **{k: v for k, v in (limits or {}).items()
                                               if k != "box"})
@@ -218,6 +222,7 @@ class Worker:
             # Grade the reference tier. The edition ships no fast tier of a graded function
             # (course.json's exclude); this keeps a leftover one from answering for the student.
             "MINISEGNET_IMPL": "reference",
+            "MINISEGNET_CHECK": "off",     # a notebook's check() does nothing in the grader
         }
 
     def _raise_broken(self):
@@ -242,6 +247,7 @@ class Worker:
             "mount_namespace": bool(ns.get("mount")), "pid_namespace": bool(ns.get("pid")),
             "net_namespace": bool(ns.get("net")),
             "reply_fd": reply_w, "status_fd": status_w, "module": self.module,
+            "mode": self.mode,
         }
 
     def _new_home(self) -> str:
@@ -701,6 +707,8 @@ class Worker:
                                 f"code tried to allocate too much.", detail, "memory")
         if kind == "NotImplementedError":
             return StudentError(f"NotImplementedError: {text}", detail, "not implemented")
+        if kind == "Unanswered" and self.mode == "notebook":
+            return StudentError(f"Not answered yet: {text}.", "", "not answered")
         return StudentError(f"Your code raised {kind}: {text}", detail, "error")
 
 
