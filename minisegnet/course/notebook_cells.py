@@ -30,6 +30,7 @@ MAX_CELL_CHARS = 1 << 20
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<id>\d{2}\.\d{1,2})["']""")
 _MAGIC = re.compile(r"^(?P<indent>\s*)[%!]")
+_TITLE = re.compile(r"^\s*#\s*Unit\s+(\d{2})\b")
 
 
 class NotebookError(ValueError):
@@ -120,7 +121,7 @@ def python_source(source: str) -> str | None:
 
 def unit_of(notebook: Notebook) -> tuple[str | None, list]:
     """``(unit, evidence)``: the unit a notebook says it belongs to (its metadata, else the
-    exercise ids its cells carry or check), and the ids seen."""
+    exercise ids its cells carry or check, else its title "# Unit NN"), and the ids seen."""
     ids = []
     for cell in notebook.cells:
         if cell.exercise:
@@ -130,7 +131,11 @@ def unit_of(notebook: Notebook) -> tuple[str | None, list]:
     if notebook.unit:
         return notebook.unit, ids
     units = sorted({f"u{i.split('.')[0]}" for i in ids})
-    return (units[0] if len(units) == 1 else None), ids
+    if len(units) == 1:
+        return units[0], ids
+    title = next((c.source for c in notebook.cells if c.type == "markdown"), "")
+    match = _TITLE.match(title)     # "# Unit 02 — ...": a lecture notebook without exercises
+    return (f"u{match.group(1)}" if match and not units else None), ids
 
 
 def exercise_cells(notebook: Notebook) -> dict:
