@@ -10,6 +10,12 @@ Adaptive average pooling is linear and separable: ``y = P_h x P_wᵀ`` with a bi
 matrix per axis (bins ``[floor(i·H/out), ceil((i+1)·H/out))``, as PyTorch), so backward is
 ``P_hᵀ dy P_w``. Lessons: ``lessons/05-unpooling-and-interpolation.md``,
 ``lessons/07-pspnet.md``.
+
+Two tiers (``minisegnet.backend``): the helpers here are the *reference tier*, whole-array
+NumPy/CuPy code that reads like the formulas (max pooling scans the kernel offsets, its
+backward is one ``bincount``); the *fast tier* of max pooling and unpooling is a set of Numba
+kernels in ``_fast/pooling.py`` (CPU, never graded), taken where ``fast_tier`` offers it.
+Adaptive pooling has one tier: its matrix products already are the fast code.
 """
 
 from __future__ import annotations
