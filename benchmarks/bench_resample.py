@@ -6,9 +6,10 @@ unpool, and the pixel-wise softmax cross-entropy. Each case times one forward th
 backward with a fixed random upstream gradient (float32) and reports the median of several
 runs. minisegnet runs its default tier setting (``"auto"``: the fast tier, Numba kernels for
 max pooling and unpooling, wherever it exists); one extra row times max pool + unpool on the
-reference tier (the graded code of assignment A2), for information. If PyTorch is installed, the same step is timed with ``torch.nn.functional`` in the
-same process and at the same thread count, interleaved with minisegnet's runs, and each case
-is checked once against PyTorch's outputs and gradients.
+reference tier (the graded code of assignment A2), for information. If PyTorch is installed,
+the same step is timed with ``torch.nn.functional`` in the same process and at the same
+thread count (Numba's too), interleaved with minisegnet's runs, and each case is checked once
+against PyTorch's outputs and gradients.
 
     python benchmarks/bench_resample.py                # full run
     python benchmarks/bench_resample.py --quick        # CI smoke test
