@@ -3,7 +3,7 @@
 Never graded. Each function computes exactly what its reference tier in
 ``minisegnet.functional.pooling`` computes (``_max_pool_scan``, ``_gradient_to_winners``,
 ``_unpool`` and the gather of ``max_unpool2d_backward``), and
-``tests/functional/test_pool_paths.py`` checks that the two tiers agree. The ops reach this
+``tests/functional/test_resample_tiers.py`` checks that the two tiers agree. The ops reach this
 module through ``backend.fast_tier(xp, __name__, cpu_only=True)``: it imports ``numba`` at its
 top, so it loads only when a fast kernel is wanted, and the student edition, which leaves it
 out, runs the reference tier.

@@ -1,13 +1,18 @@
-"""Tier agreement of max pooling, max unpooling and adaptive max pooling.
+"""Tier agreement of the resampling family: max pooling, max unpooling, adaptive max pooling
+and bilinear resizing.
 
-The fast tier (Numba kernels, ``functional/_fast/pooling.py``) and the reference tier (the
-vectorised window scan and ``bincount`` of ``functional/pooling.py``) must give the same
-values, the same indices and the same gradients. Each tier is also checked against the naive
+The fast tier (Numba kernels, ``functional/_fast/pooling.py`` and ``_fast/interpolate.py``)
+and the reference tier (the vectorised window scan and ``bincount`` of
+``functional/pooling.py``, the matrix products of ``functional/interpolate.py``) must give
+the same values, the same indices and the same gradients. Each tier is also checked against the naive
 loops of ``tests/reference_resample.py`` in ``test_pooling.py`` (run that file with
 ``--impl=reference`` for the reference tier); here the cases are chosen so that every branch
 of both is reached: windows overlapping on both axes, on the rows only, on the columns only,
 disjoint windows, odd sizes that leave pixels unused, stride > 1, padding, ties, ``-inf`` and
-NaN inputs, and planes above the fast tier's parallel threshold, plus random geometries.
+NaN inputs, and planes above the fast tier's parallel threshold, plus random geometries;
+for bilinear resizing growing and shrinking, ``size`` and ``scale_factor``, both
+``align_corners``, one-pixel sides. (Adaptive average pooling, nearest and bed-of-nails
+unpooling and bilinear sampling have one tier.)
 """
 
 import numpy as np
@@ -15,7 +20,7 @@ import pytest
 
 from minisegnet import backend
 from minisegnet import functional as F
-from minisegnet.functional import pooling
+from minisegnet.functional import interpolate, pooling
 
 pytest.importorskip("numba")
 
@@ -78,10 +83,11 @@ def _assert_tiers_agree(ref, fast, dtype):
 def test_the_fast_tier_is_there_to_compare():
     """Guard: under ``"fast"`` the pooling ops really reach the Numba module (else the tier
     tests below would compare the reference tier with itself)."""
-    with backend.use_impl("fast"):
-        assert backend.fast_tier(np, pooling.FAST, cpu_only=True) is not None
-    with backend.use_impl("reference"):
-        assert backend.fast_tier(np, pooling.FAST, cpu_only=True) is None
+    for module in (pooling.FAST, interpolate.FAST):
+        with backend.use_impl("fast"):
+            assert backend.fast_tier(np, module, cpu_only=True) is not None
+        with backend.use_impl("reference"):
+            assert backend.fast_tier(np, module, cpu_only=True) is None
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -110,3 +116,50 @@ def test_adaptive_max_pool_tiers_agree(shape, out, on_both_tiers):
 
     ref, fast = on_both_tiers(run)
     _assert_tiers_agree(ref, fast, np.float64)
+
+
+# input (N, C, H, W), keyword arguments of bilinear_upsample_forward
+BILINEAR_CASES = [
+    ((2, 3, 5, 4), dict(size=(11, 9))),
+    ((2, 3, 5, 4), dict(size=(11, 9), align_corners=True)),
+    ((1, 2, 9, 8), dict(size=(4, 3))),                          # shrinking
+    ((1, 2, 9, 8), dict(size=(4, 13), align_corners=True)),     # one axis down, one up
+    ((2, 1, 4, 6), dict(scale_factor=(1.5, 2.25))),
+    ((2, 1, 6, 4), dict(scale_factor=(0.5, 1.75), align_corners=True)),
+    ((1, 2, 1, 5), dict(size=(3, 1))),                          # one-pixel sides
+    ((1, 1, 3, 3), dict(size=(1, 4), align_corners=True)),
+    ((4, 8, 17, 17), dict(size=(65, 65))),                      # the parallel drivers
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape, kwargs", BILINEAR_CASES)
+def test_bilinear_tiers_agree(shape, kwargs, dtype, on_both_tiers):
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(dtype)
+
+    def run():
+        y, cache = F.bilinear_upsample_forward(x, **kwargs)
+        dy = np.cos(np.arange(y.size)).reshape(y.shape).astype(dtype)
+        return {"y": y, "dx": F.bilinear_upsample_backward(dy, cache)}
+
+    ref, fast = on_both_tiers(run)
+    tol = 1e-5 if dtype == np.float32 else 1e-12   # sums in another order
+    for name in ref:
+        assert fast[name].dtype == ref[name].dtype and fast[name].shape == ref[name].shape
+        np.testing.assert_allclose(fast[name], ref[name], rtol=tol, atol=tol, err_msg=name)
+
+
+def test_a_cache_from_either_tier_serves_both_backward_tiers():
+    """The forward pass of either tier leaves the same matrices in its cache."""
+    x = np.random.default_rng(3).standard_normal((2, 2, 4, 5))
+    dy = np.random.default_rng(4).standard_normal((2, 2, 7, 3))
+    grads = []
+    for forward_impl in ("reference", "fast"):
+        with backend.use_impl(forward_impl):
+            _, cache = F.bilinear_upsample_forward(x, size=(7, 3))
+        for backward_impl in ("reference", "fast"):
+            with backend.use_impl(backward_impl):
+                grads.append(F.bilinear_upsample_backward(dy, cache))
+    for g in grads[1:]:
+        np.testing.assert_allclose(g, grads[0], rtol=1e-12, atol=1e-12)
