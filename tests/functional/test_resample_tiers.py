@@ -33,7 +33,7 @@ CASES = [
     ((2, 2, 10, 7), (2, 2), (3, 3), (1, 1)),     # stride > kernel: gaps between windows
     ((2, 1, 5, 11), (1, 4), (3, 1), (0, 2)),     # 1-row windows, padding on one axis
     ((1, 1, 1, 1), (1, 1), (1, 1), (0, 0)),      # one pixel
-    ((3, 8, 64, 60), (3, 3), (2, 2), (1, 1)),    # 92 160 values: the parallel fast drivers
+    ((2, 8, 256, 260), (3, 3), (2, 2), (1, 1)),  # 1 064 960 values: the parallel fast drivers
 ]
 
 
@@ -128,7 +128,7 @@ BILINEAR_CASES = [
     ((2, 1, 6, 4), dict(scale_factor=(0.5, 1.75), align_corners=True)),
     ((1, 2, 1, 5), dict(size=(3, 1))),                          # one-pixel sides
     ((1, 1, 3, 3), dict(size=(1, 4), align_corners=True)),
-    ((4, 8, 17, 17), dict(size=(65, 65))),                      # the parallel drivers
+    ((4, 16, 17, 17), dict(size=(129, 129))),                   # the parallel drivers
 ]
 
 

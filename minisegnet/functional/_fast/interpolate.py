@@ -25,8 +25,11 @@ import numpy as np
 
 from ..interpolate import interpolation_matrix
 
-# Below this many output values a thread team costs more than it saves.
-PARALLEL_MIN_SIZE = 1 << 16
+# Below this many output values the kernels run on one thread. A parallel call waits for its
+# slowest thread: on an idle machine a thread team pays from about 1<<16 values, but on a
+# busy one a descheduled worker costs milliseconds per call (training MiniPSPNet ran 2x
+# slower with parallel 64x64 resizes), so only large arrays, where that is noise, use it.
+PARALLEL_MIN_SIZE = 1 << 20
 
 
 class Taps(NamedTuple):

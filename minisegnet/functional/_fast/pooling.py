@@ -23,8 +23,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# Below this many values a thread team costs more than it saves.
-PARALLEL_MIN_SIZE = 1 << 16
+# Below this many values the kernels run on one thread. A parallel call waits for its
+# slowest thread: on an idle machine a thread team pays from about 1<<16 values, but on a
+# busy one a descheduled worker costs milliseconds per call (training MiniPSPNet ran 2x
+# slower with parallel 64x64 resizes), so only large arrays, where that is noise, use it.
+PARALLEL_MIN_SIZE = 1 << 20
 
 
 # Each kernel works on one ``(n, c)`` plane, passed as views (``x[plane]``): inside a
@@ -101,7 +104,7 @@ def max_pool2d_backward(dy, indices, x_shape, dtype):
     """``pooling._gradient_to_winners``: ``dx[n, c].flat[indices[n, c, p, q]] += dy[n, c, p, q]``."""
     n, c, h, w = x_shape
     dx = np.zeros((n * c, h * w), dtype=dtype)
-    driver = _add_parallel if dy.size >= PARALLEL_MIN_SIZE else _add_serial
+    driver = _add_parallel if dx.size >= PARALLEL_MIN_SIZE else _add_serial
     driver(np.ascontiguousarray(dy).reshape(n * c, -1),
            np.ascontiguousarray(indices).reshape(n * c, -1), dx)
     return dx.reshape(x_shape)
