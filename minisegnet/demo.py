@@ -26,7 +26,7 @@ from contextlib import contextmanager
 import numpy as np
 
 __all__ = ["DEMO_SETTINGS", "QUICK_SETTINGS", "run_demo", "run_ablation", "ABLATION_ROWS",
-           "GpuUnavailableError"]
+           "DECODER_ROWS", "GpuUnavailableError"]
 
 # 160-pixel images: the crowds of vehicles are large enough that a quarter of their pixels lie
 # beyond the reach of the FCN baseline's receptive field (see data/synthetic.py).
@@ -60,6 +60,18 @@ ABLATION_ROWS = [
     ("B1236-AVE-DR", dict(bins=(1, 2, 3, 6), pooling="avg", reduction=True)),
     ("B1236-AVE-DR, no aux loss", dict(bins=(1, 2, 3, 6), pooling="avg", reduction=True,
                                        aux=False)),
+]
+
+# Lesson 08's comparison of decoders on the same budget: the FCN baseline (dilated backbone,
+# stride 8, no decoder), U-Net (a full-width decoder, small receptive field), the ladder-style
+# network (deep stride-32 encoder, lean decoder), the same encoder without the decoder (scores
+# interpolated ×32: the ladder talk's ablation) and PSPNet (the baseline plus the pyramid).
+DECODER_ROWS = [
+    ("FCN baseline (no PPM)", dict(ppm=False)),
+    ("U-Net", dict(model="unet")),
+    ("Ladder (lean decoder)", dict(model="ladder")),
+    ("Ladder encoder, ×32 interp.", dict(model="ladder", blend=False)),
+    ("PSPNet (B1236-AVE-DR)", dict(bins=(1, 2, 3, 6), pooling="avg", reduction=True)),
 ]
 
 
@@ -300,25 +312,43 @@ def _run_demo(quick, seed, out, device, iterations, progress, crf, stream, threa
 
 
 def run_ablation(quick=False, seed=0, seeds=1, device="cpu", iterations=None, out=None,
-                 threads="auto", progress=True, rows=None, stream=None):
+                 threads="auto", progress=True, rows=None, stream=None, settings=None):
     """Train every row of ``ABLATION_ROWS`` (``seeds`` times from ``seed`` on) on ``context``
     and print the Table-1-style summary; returns ``[{label, config, mean_iou, ...}, ...]``.
-    With ``out``, also writes ``<out>/ablation.json``."""
+    With ``out``, also writes ``<out>/ablation.json``.
+
+    ``rows``: ``[(label, options), ...]`` instead of ``ABLATION_ROWS``; ``options`` configure
+    ``MiniPSPNet``, or name another model with ``"model"`` (a ``models.MODELS`` key, e.g.
+    ``DECODER_ROWS``). ``settings``: overrides of the data and schedule (``size``, ``n_train``,
+    ``n_val``, ``iterations``, ``batch_size``, ``base_lr``), e.g. notebook 07's
+    ``dict(size=64, n_train=96, n_val=48, iterations=120)``."""
     stream = stream or sys.stdout
     _check_device(device)
+    unknown = sorted(set(settings or {}) - set(ABLATION_SETTINGS))
+    if unknown:
+        raise ValueError(f"run_ablation: settings may change {sorted(ABLATION_SETTINGS)}, got "
+                         f"{unknown[0]!r}")
     with _blas_threads(threads if device == "cpu" else None) as threads_note:
         return _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, stream,
-                             threads_note)
+                             threads_note, settings or {})
+
+
+def _build_row_model(models, num_classes, options):
+    """The model of one ablation row: ``MiniPSPNet(**options)``, or ``options["model"]``."""
+    options = dict(options)
+    name = options.pop("model", "pspnet")
+    return models.build_model(name, num_classes=num_classes, **options)
 
 
 def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, stream,
-                  threads_note):
+                  threads_note, settings):
     from . import data, models, nn, train
 
     def say(*args):
         print(*args, file=stream, flush=True)
 
     s = dict(ABLATION_QUICK if quick else ABLATION_SETTINGS)
+    s.update(settings)
     if iterations is not None:
         s["iterations"] = int(iterations)
     rows = ABLATION_ROWS if rows is None else rows
@@ -339,7 +369,7 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
                                 data.make_context(s["n_val"], "val", sd, s["size"]))
             train_set, val_set = datasets[sd]
             nn.init.seed(sd)
-            model = models.MiniPSPNet(train_set.num_classes, **options)
+            model = _build_row_model(models, train_set.num_classes, options)
             r = train.train(model, train_set, val_set, iterations=s["iterations"],
                             batch_size=s["batch_size"], base_lr=s["base_lr"],
                             augment=data.DEMO_AUGMENT, seed=sd, device=device,
