@@ -122,16 +122,22 @@ def train_pspnet(F, images, size, n_train, iterations, widths, seed=0, data_seed
     """Train a small MiniPSPNet on ``context`` from scratch (your layers, your pyramid pooling
     module); its predicted labels on ``images`` ``(N, H, W, 3)`` ``uint8``. The test scores
     them against labels it holds itself."""
-    from threadpoolctl import threadpool_limits
+    from contextlib import nullcontext
 
     from minisegnet import data, models, nn, train
 
+    # One BLAS thread: these small products gain nothing from more, and on a busy machine
+    # spinning BLAS threads make every step many times slower (threadpoolctl is optional).
+    try:
+        from threadpoolctl import threadpool_limits
+
+        one_thread = threadpool_limits(limits=1, user_api="blas")
+    except ImportError:
+        one_thread = nullcontext()
     nn.init.seed(int(seed))
     train_set = data.make_context(int(n_train), "train", seed=int(data_seed), size=int(size))
     model = models.MiniPSPNet(len(train_set.class_names), widths=tuple(widths))
-    # one BLAS thread: these small products gain nothing from more, and on a busy machine
-    # spinning BLAS threads make every step many times slower
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_thread:
         train.train(model, train_set, None, iterations=int(iterations), batch_size=8,
                     base_lr=0.01, seed=int(seed), progress=False)
         model.eval()
