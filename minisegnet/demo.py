@@ -302,6 +302,9 @@ def _run_demo(quick, seed, out, device, iterations, progress, crf, stream, threa
     total = time.perf_counter() - t_start
     say(f"\nwrote:\n  figure      {fig_path}\n  curves      {curves_path}\n  checkpoint  {ckpt}"
         f"\n(reload with minisegnet.train.load_checkpoint({ckpt!r}))")
+    say("The same network without the pyramid, the FCN baseline, swaps boats and cars inside "
+        "crowds:\n`minisegnet ablate --out DIR` trains both on one budget and draws the images "
+        "where it does (DIR/ablation.png).")
     say(f"total time {total:.1f} s (training {result['seconds']:.1f} s, evaluation + CRF + "
         f"figures {eval_seconds:.1f} s)")
     return {"before": before, "after": after, "train": result, "seconds": total,
@@ -359,8 +362,7 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
     results = []
     t_start = time.perf_counter()
     datasets = {}
-    n_fig = 4
-    fig_preds = {}                       # label → predictions of the first val images (first seed)
+    fig_preds = {}                       # label → predictions on the validation set (first seed)
     for label, options in rows:
         runs = []
         for sd in seed_list:
@@ -376,8 +378,7 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
                             progress=progress)
             f = r["final"]
             if sd == seed_list[0]:
-                probs = train.predict_probabilities(model, val_set.subset(range(n_fig)), n_fig,
-                                                    device)
+                probs = train.predict_probabilities(model, val_set, 50, device)
                 fig_preds[label] = probs.argmax(axis=1).astype(np.uint8)
             runs.append({"seed": sd, "mean_iou": float(f["mean_iou"]),
                          "pixel_accuracy": float(f["pixel_accuracy"]),
@@ -405,7 +406,7 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
             json.dump({"settings": s, "seeds": seed_list, "rows": results}, f, indent=1)
         say(f"wrote {path}")
         _, val_set = datasets[seed_list[0]]
-        figure = _ablation_figure(val_set.subset(range(n_fig)), fig_preds)
+        figure = _ablation_figure(val_set, fig_preds)
         if figure is not None:
             from .viz import save_figure
 
@@ -413,8 +414,16 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
     return results
 
 
-def _ablation_figure(val_set, preds):
-    """Ground truth, the FCN baseline and up to two PSP heads on a few validation images."""
+def boat_car_swaps(pred, labels, class_names):
+    """Pixels whose true class is boat and predicted car, or the other way round: the
+    "mismatched relationship" error of PSPNet's paper. ``(N, H, W)`` bool."""
+    boat, car = class_names.index("boat"), class_names.index("car")
+    return ((labels == boat) & (pred == car)) | ((labels == car) & (pred == boat))
+
+
+def _ablation_figure(val_set, preds, n=4):
+    """The headline failure: the validation images on which the FCN baseline swaps boat and
+    car most, with its prediction, its swapped pixels and up to two PSP heads."""
     from .metrics import confusion_matrix, mean_iou
     from .viz import segmentation_grid
 
@@ -423,14 +432,24 @@ def _ablation_figure(val_set, preds):
         wanted = list(preds)[:3]
     if not wanted:
         return None
-    maps = {"ground truth": val_set.labels}
+    names = list(val_set.class_names)
+    base = preds[wanted[0]]
+    swaps = boat_car_swaps(base, val_set.labels, names) if {"boat", "car"} <= set(names) else None
+    score = swaps.sum(axis=(1, 2)) if swaps is not None else np.zeros(len(val_set))
+    picks = np.sort(np.argsort(-score, kind="stable")[:n])
+    labels = val_set.labels[picks]
+    maps = {"ground truth": labels}
     titles = {}
     for label in wanted:
-        maps[label] = preds[label]
+        maps[label] = preds[label][picks]
         titles[label] = [f"mIoU {100 * mean_iou(confusion_matrix(p, t, val_set.num_classes)):.1f}"
-                         for p, t in zip(preds[label], val_set.labels)]
-    return segmentation_grid(val_set.images, maps, val_set.palette, val_set.class_names,
-                             titles=titles)
+                         for p, t in zip(preds[label][picks], labels)]
+    if swaps is not None:
+        column = "FCN: boat↔car swaps"
+        maps[column] = np.where(swaps[picks], base[picks], val_set.ignore_index)
+        titles[column] = [f"{int(k)} pixels" for k in score[picks]]
+    return segmentation_grid(val_set.images[picks], maps, val_set.palette, names, titles=titles,
+                             row_labels=[f"val #{i}" for i in picks])
 
 
 def ablation_table(results, class_names=None):

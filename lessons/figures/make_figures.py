@@ -545,7 +545,7 @@ def _error_grid(names, n=3):
         maps[LABELS[name]] = p
         titles[LABELS[name]] = [_vehicle_caption(p[i], val.labels[picks][i], boat, car)
                                 for i in range(n)]
-    maps[f"{LABELS[names[0]]}: boat↔car errors"] = np.where(swapped[picks], base[picks], 255)
+    maps["baseline's boat↔car swaps"] = np.where(swapped[picks], base[picks], 255)
     return segmentation_grid(val.images[picks], maps, val.palette, val.class_names, titles=titles,
                              row_labels=[f"val #{i}" for i in picks], cell=1.8)
 

@@ -246,15 +246,52 @@ def summary(path):
     return "\n".join(lines)
 
 
+def markdown_table(path, paired=()):
+    """The lessons' seed table: per row, mIoU mean ± standard deviation, the gain over the
+    first row (mean and range over seeds), boat/car IoU mean ± standard deviation; then, for
+    each ``(a, b)`` in ``paired``, the per-seed difference a − b (mean, range, wins)."""
+    body = _load(path)
+    names = body["class_names"]
+    boat, car = names.index("boat"), names.index("car")
+    seeds = sorted(body["seeds"], key=int)
+    labels = row_order(body["seeds"][seeds[0]])
+
+    def miou(label):
+        return np.array([100 * body["seeds"][s][label]["mean_iou"] for s in seeds])
+
+    def vehicles(label):
+        return np.array([50 * (body["seeds"][s][label]["iou"][boat] + body["seeds"][s][label]["iou"][car])
+                         for s in seeds])
+
+    lines = [f"| row | mIoU (%) | gain over the baseline | boat/car IoU (%) |", "|---|---|---|---|"]
+    base = miou(labels[0])
+    for label in labels:
+        m, v, g = miou(label), vehicles(label), miou(label) - base
+        gain = "" if label == labels[0] else f"{g.mean():+.1f} [{g.min():+.1f}, {g.max():+.1f}]"
+        lines.append(f"| {label} | {m.mean():.1f} ± {m.std(ddof=1):.1f} | {gain} | "
+                     f"{v.mean():.1f} ± {v.std(ddof=1):.1f} |")
+    for a, b in paired:
+        d = miou(a) - miou(b)
+        lines.append(f"\n{a} − {b}: {d.mean():+.1f} [{d.min():+.1f}, {d.max():+.1f}], "
+                     f"{int((d > 0).sum())} of {len(d)} seeds positive")
+    return f"seeds {seeds[0]}-{seeds[-1]} ({len(seeds)})\n" + "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("experiment", choices=["pspnet-small", "decoders-small", "a3", "a3-check",
-                                               "ablate", "summary"])
+                                               "ablate", "summary", "table"])
+    parser.add_argument("--file", default=None, help="table: which JSON file of --data")
+    parser.add_argument("--paired", nargs="*", default=[], metavar="A|B",
+                        help="table: rows to compare seed by seed, as 'A|B'")
     parser.add_argument("--seeds", default="0-4", help="e.g. 0-9 or 0,3,4")
     parser.add_argument("--from-dir", default=None, help="ablate: folder of ablate_<seed>/")
     parser.add_argument("--data", default=str(DATA), help="where the JSON files go")
     args = parser.parse_args(argv)
     folder = Path(args.data)
+    if args.experiment == "table":
+        print(markdown_table(folder / args.file, [tuple(p.split("|")) for p in args.paired]))
+        return 0
     if args.experiment == "summary":
         for path in sorted(folder.glob("*.json")):
             if "seeds" in (_load(path) or {}):
