@@ -555,7 +555,7 @@ def _vehicle_caption(pred, labels, boat, car):
     return f"vehicle pixels right {100 * (pred[vehicles] == labels[vehicles]).mean():.0f}%"
 
 
-@figure("07-seed-spread", cheap=False)
+@figure("07-seed-spread")
 def fig_07_seeds():
     """mIoU and boat/car IoU of the five heads of notebook 07 over ten seeds (data/pspnet-small.json)
     and of the eight rows of `minisegnet ablate` over five seeds (data/ablate.json)."""
@@ -674,27 +674,64 @@ def fig_08_decoders():
     return _error_grid(["fcn", "unet", "ladder"], n=3)
 
 
-@figure("08-seed-spread", cheap=False)
+@figure("08-seed-spread")
 def fig_08_seeds():
-    """mIoU and boat/car IoU of the decoders over ten seeds (data/decoders-small.json), with
-    parameters and training time per iteration."""
+    """mIoU and boat/car IoU of the decoders over seeds (data/decoders-small.json), with the
+    parameters and the activations each keeps for its backward pass (8 images of 64×64)."""
+    from minisegnet import models, nn
+
     body = json.loads((HERE / "data" / "decoders-small.json").read_text(encoding="utf-8"))
     fig = _figure(11, 3.3)
     ax_dots, ax_cost = fig.subplots(1, 2, width_ratios=[1.4, 1])
     _seed_dots(ax_dots, "decoders-small", "64 px, 120 iterations")
     labels = _run_seeds().row_order(body["seeds"][sorted(body["seeds"], key=int)[0]])
-    params = [_parameters(body["configs"][label]) for label in labels]
-    seconds = [np.mean([body["seeds"][s][label]["seconds"] for s in body["seeds"]]) / 120 * 1000
-               for label in labels]
-    ax_cost.barh(np.arange(len(labels)) - 0.2, np.array(params) / 1000, height=0.4, color="0.5",
-                 label="parameters (thousands)")
-    ax_cost.barh(np.arange(len(labels)) + 0.2, seconds, height=0.4, color="C2",
-                 label="ms per iteration (this machine)")
-    ax_cost.set_yticks(range(len(labels)), labels, fontsize=8)
+    params, memory = [], []
+    x = np.random.default_rng(0).standard_normal((8, 3, 64, 64)).astype(np.float32)
+    for label in labels:
+        config = dict(body["configs"][label])
+        name = "pspnet" if "bins" in config else ("ladder" if "decoder_width" in config else "unet")
+        nn.init.seed(0)
+        model = models.build_model(name, **config)
+        model.forward(x)
+        params.append(sum(p.size for p in model.parameters()) / 1000)
+        memory.append(_cached_bytes(model) / 2 ** 20)
+    y = np.arange(len(labels))
+    ax_cost.barh(y - 0.2, params, height=0.4, color="0.5", label="parameters (thousands)")
+    ax_cost.barh(y + 0.2, memory, height=0.4, color="C2", label="kept for backward (MiB)")
+    for i in range(len(labels)):
+        ax_cost.text(params[i] + 1, y[i] - 0.2, f"{params[i]:.0f}k", va="center", fontsize=7)
+        ax_cost.text(memory[i] + 1, y[i] + 0.2, f"{memory[i]:.0f} MiB", va="center", fontsize=7)
+    ax_cost.set_yticks(y, labels, fontsize=8)
     ax_cost.invert_yaxis()
-    ax_cost.legend(fontsize=7)
-    ax_cost.set_title("what each costs", fontsize=10)
+    ax_cost.legend(fontsize=7, loc="lower right")
+    ax_cost.set_title("what each costs (a training batch of 8)", fontsize=10)
     return fig
+
+
+def _cached_bytes(model):
+    """Bytes of the arrays every module keeps for its backward pass (lesson 08, section 3)."""
+    params = {id(p.data) for p in model.parameters()}
+    seen, total = set(), 0
+
+    def walk(value):
+        nonlocal total
+        if isinstance(value, np.ndarray):
+            if id(value) not in params and id(value) not in seen:
+                seen.add(id(value))
+                total += value.nbytes
+        elif isinstance(value, (tuple, list)):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif hasattr(value, "__dict__") and not callable(value):
+            for v in vars(value).values():
+                walk(v)
+
+    for _, module in model.named_modules():
+        walk(module.__dict__.get("_cache"))
+    return total
 
 
 def _run_seeds():

@@ -248,30 +248,43 @@ def summary(path):
 
 def markdown_table(path, paired=()):
     """The lessons' seed table: per row, mIoU mean ± standard deviation, the gain over the
-    first row (mean and range over seeds), boat/car IoU mean ± standard deviation; then, for
-    each ``(a, b)`` in ``paired``, the per-seed difference a − b (mean, range, wins)."""
+    first row of the same seed (mean and range), boat/car IoU mean ± standard deviation, and
+    the number of seeds (a row may have been run with fewer seeds than others); then, for each
+    ``(a, b)`` in ``paired``, the per-seed difference a − b (mean, range, wins)."""
     body = _load(path)
     names = body["class_names"]
     boat, car = names.index("boat"), names.index("car")
     seeds = sorted(body["seeds"], key=int)
-    labels = row_order(body["seeds"][seeds[0]])
+    labels = row_order({label for s in seeds for label in body["seeds"][s]})
+    base_label = labels[0]
 
-    def miou(label):
-        return np.array([100 * body["seeds"][s][label]["mean_iou"] for s in seeds])
+    def runs(label, also=None):
+        return [s for s in seeds if label in body["seeds"][s] and (also is None or also in body["seeds"][s])]
 
-    def vehicles(label):
+    def miou(label, which):
+        return np.array([100 * body["seeds"][s][label]["mean_iou"] for s in which])
+
+    def vehicles(label, which):
         return np.array([50 * (body["seeds"][s][label]["iou"][boat] + body["seeds"][s][label]["iou"][car])
-                         for s in seeds])
+                         for s in which])
 
-    lines = [f"| row | mIoU (%) | gain over the baseline | boat/car IoU (%) |", "|---|---|---|---|"]
-    base = miou(labels[0])
+    def spread(a):
+        return f"{a.mean():.1f} ± {a.std(ddof=1):.1f}" if len(a) > 1 else f"{a.mean():.1f}"
+
+    lines = ["| row | seeds | mIoU (%) | gain over the baseline | boat/car IoU (%) |",
+             "|---|---|---|---|---|"]
     for label in labels:
-        m, v, g = miou(label), vehicles(label), miou(label) - base
-        gain = "" if label == labels[0] else f"{g.mean():+.1f} [{g.min():+.1f}, {g.max():+.1f}]"
-        lines.append(f"| {label} | {m.mean():.1f} ± {m.std(ddof=1):.1f} | {gain} | "
-                     f"{v.mean():.1f} ± {v.std(ddof=1):.1f} |")
+        which = runs(label)
+        gain = ""
+        if label != base_label:
+            both = runs(label, base_label)
+            g = miou(label, both) - miou(base_label, both)
+            gain = f"{g.mean():+.1f} [{g.min():+.1f}, {g.max():+.1f}]"
+        lines.append(f"| {label} | {len(which)} | {spread(miou(label, which))} | {gain} | "
+                     f"{spread(vehicles(label, which))} |")
     for a, b in paired:
-        d = miou(a) - miou(b)
+        both = runs(a, b)
+        d = miou(a, both) - miou(b, both)
         lines.append(f"\n{a} − {b}: {d.mean():+.1f} [{d.min():+.1f}, {d.max():+.1f}], "
                      f"{int((d > 0).sum())} of {len(d)} seeds positive")
     return f"seeds {seeds[0]}-{seeds[-1]} ({len(seeds)})\n" + "\n".join(lines)
