@@ -7,11 +7,11 @@
 
 Every figure is computed by the package (its functions, layers, models, metrics and CRF),
 deterministically: fixed seeds, one BLAS and Numba thread, a fixed DPI, and PNG files without
-a "Software" entry, so the same code gives the same pixels. Figures marked ``cheap`` train
-nothing and take a second or two; ``tests/test_lesson_figures.py`` regenerates them and
-compares pixels with the committed files. The others train small networks on ``context``
-(64-pixel images, 120 iterations, as in notebook 07; about a minute in all on one core), and the
-seed-spread figures read the results of ``run_seeds.py`` from ``data/``.
+a "Software" entry, so the same code gives the same pixels. Figures marked ``cheap`` take a
+second or a few; ``tests/test_lesson_figures.py`` regenerates them and compares pixels with the
+committed files (the seed-spread figures among them read the results of ``run_seeds.py`` from
+``data/``). The others train small networks on ``context`` (64-pixel images, 120 iterations,
+as in notebook 07; a few minutes on one idle core) or refine a full-size photograph.
 """
 
 from __future__ import annotations
@@ -1187,7 +1187,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Draw the lessons' figures.")
     parser.add_argument("--out", default=str(HERE), help="folder (default: lessons/figures)")
     parser.add_argument("--only", nargs="*", default=None, metavar="NAME")
-    parser.add_argument("--cheap", action="store_true", help="only the figures that train nothing")
+    parser.add_argument("--cheap", action="store_true",
+                        help="only the quick figures (no training, no full-size CRF photograph)")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
     names = [n for n, (_, cheap) in FIGURES.items() if cheap or not args.cheap]
