@@ -230,19 +230,19 @@ def summary(path):
     names = body["class_names"]
     boat, car = names.index("boat"), names.index("car")
     seeds = sorted(body["seeds"], key=int)
-    labels = row_order(body["seeds"][seeds[0]])
+    labels = row_order({label for s in seeds for label in body["seeds"][s]})
     lines = [f"{path.name}: seeds {', '.join(seeds)}"]
-    base = None
+    base_label = labels[0]
     for label in labels:
-        m = np.array([100 * body["seeds"][s][label]["mean_iou"] for s in seeds])
+        which = [s for s in seeds if label in body["seeds"][s] and base_label in body["seeds"][s]]
+        m = np.array([100 * body["seeds"][s][label]["mean_iou"] for s in which])
         v = np.array([50 * (body["seeds"][s][label]["iou"][boat] + body["seeds"][s][label]["iou"][car])
-                      for s in seeds])
-        base = m if base is None else base
-        gain = m - base
-        lines.append(f"  {label:<28} mIoU {m.mean():5.1f} ± {m.std(ddof=1) if len(m) > 1 else 0:4.1f} "
-                     f"[{m.min():5.1f}, {m.max():5.1f}]  boat/car {v.mean():5.1f} ± "
-                     f"{v.std(ddof=1) if len(v) > 1 else 0:4.1f}  gain {gain.mean():+5.1f} "
-                     f"[{gain.min():+5.1f}, {gain.max():+5.1f}]")
+                      for s in which])
+        gain = m - np.array([100 * body["seeds"][s][base_label]["mean_iou"] for s in which])
+        sd = m.std(ddof=1) if len(m) > 1 else 0.0
+        lines.append(f"  {label:<28} ({len(which)} seeds) mIoU {m.mean():5.1f} ± {sd:4.1f} "
+                     f"[{m.min():5.1f}, {m.max():5.1f}]  boat/car {v.mean():5.1f}  gain "
+                     f"{gain.mean():+5.1f} [{gain.min():+5.1f}, {gain.max():+5.1f}]")
     return "\n".join(lines)
 
 
