@@ -19,7 +19,7 @@ MATRIX_CASES = [
 ]
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.parametrize("case", range(len(MATRIX_CASES)))
 def test_adaptive_pool_matrix_cases(check, case):
     """adaptive_pool_matrix: dividing bins, overlapping bins, more bins than pixels"""
