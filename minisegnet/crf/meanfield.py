@@ -302,6 +302,7 @@ def mean_field_gradients(dQ, cache):
     history = cache.history
     if history is None:  # not saved: run the iterations again
         history = _history(cache.unary, cache.kernels, cache.n_iter, True)
+    # yours: du (N, L), pixel-major like history[t], and dcompat = [∂/∂w_gaussian, ∂/∂w_bilateral]
     ### BEGIN SOLUTION A4
     dq = _pixel_major(dQ)
     du = xp.zeros_like(dq)
