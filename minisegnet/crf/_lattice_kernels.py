@@ -141,6 +141,11 @@ def _embed_range(features, p0, p1, offsets, weights, keys):
 
     table = np.full(1024, -1, np.int32)  # grows as vertices arrive: a small table stays in cache
     filled = 0
+    stable = np.full(1024, -1, np.int32)  # the simplices seen, likewise
+    skeys = np.empty((p1 - p0, d1), np.int32)  # room for the worst case: address space only
+    svertices = np.empty((p1 - p0, d1), np.int32)
+    n_simplices = 0
+    skey = np.empty(d1, np.int32)
     elevated = np.empty(d1)
     rem0 = np.empty(d1)
     rank = np.empty(d1, np.int64)
@@ -189,8 +194,10 @@ def _embed_range(features, p0, p1, offsets, weights, keys):
             bary[d - rank[i]] += v
             bary[d - rank[i] + 1] -= v
         bary[0] += 1.0 + bary[d1]
-        # the d+1 vertices of the simplex, found (or inserted) in the hash table; neighbouring
-        # pixels often share a simplex: then the previous pixel's vertices are reused
+        # the d+1 vertices of the simplex. Neighbouring pixels often share a simplex: the
+        # previous pixel's (a comparison), else one seen before (one lookup in a table of
+        # simplices, keyed by the remainder-0 vertex and the ranks), else found (or inserted)
+        # one by one in the table of vertices
         same = p > p0
         for i in range(d1):
             if rem0[i] != prev_rem0[i] or rank[i] != prev_rank[i]:
@@ -200,6 +207,19 @@ def _embed_range(features, p0, p1, offsets, weights, keys):
         if same:
             for r in range(d1):
                 offsets[p, r] = offsets[p - 1, r]
+                weights[p, r] = bary[r]
+            continue
+        code = 0
+        for i in range(d):
+            skey[i] = np.int32(rem0[i])
+            code = code * d1 + rank[i]
+        skey[d] = np.int32(code)
+        if 2 * n_simplices >= stable.shape[0]:
+            stable = _grown(stable, skeys, n_simplices, d1)
+        s, sslot = _lookup(stable, skeys, skey, d1)
+        if s >= 0:
+            for r in range(d1):
+                offsets[p, r] = svertices[s, r]
                 weights[p, r] = bary[r]
             continue
         for r in range(d1):
@@ -216,6 +236,11 @@ def _embed_range(features, p0, p1, offsets, weights, keys):
                 filled += 1
             offsets[p, r] = e + 1
             weights[p, r] = bary[r]
+            svertices[n_simplices, r] = e + 1
+        for i in range(d1):
+            skeys[n_simplices, i] = skey[i]
+        stable[sslot] = n_simplices
+        n_simplices += 1
     return filled, table
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._lattice_kernels import PARALLEL_MIN_SIZE, parallel_parts, splat_range, vertex_pass
 
-__all__ = ["softmax", "fused_mean_field"]
+__all__ = ["fused_forward", "fused_history"]
 
 
 # ============================================================================ softmax
@@ -43,69 +43,99 @@ _LOWEST32 = np.float32(-87.0)  # exp(-87) ≈ 1.6e-38, the smallest normal float
 
 
 @numba.njit(cache=True, fastmath=True)
-def _softmax_row(a, sign, out, p, fast, bits, two_k, poly):
-    """``out[p] = softmax(sign · a[p])`` (``out`` may be ``a``); bits, two_k, poly: (L,)
-    float32 scratch for the fast exp, which ``fast`` (float32 arrays only) selects."""
-    n_labels = a.shape[1]
-    top = sign * a[p, 0]
-    for c in range(1, n_labels):
-        top = max(top, sign * a[p, c])
-    total = top * 0
-    if fast:
-        p0_, p1_, p2_, p3_, p4_, p5_ = _EXP_P
-        for c in range(n_labels):
-            x = max(sign * a[p, c] - top, _LOWEST32)
-            k = np.floor(x * _LOG2E + _HALF32)
-            r = x - k * _LN2_HI - k * _LN2_LO
-            poly[c] = (((((p0_ * r + p1_) * r + p2_) * r + p3_) * r + p4_) * r + p5_) * r * r + r + _ONE32
-            bits[c] = (np.int32(k) + np.int32(127)) << np.int32(23)
-        for c in range(n_labels):
-            e = poly[c] * two_k[c]
-            out[p, c] = e
-            total += e
-    else:
-        for c in range(n_labels):
-            e = np.exp(sign * a[p, c] - top)
-            out[p, c] = e
-            total += e
-    inv = sign * sign / total  # sign² = 1, in the arrays' dtype (1 / total would be float64)
-    for c in range(n_labels):
-        out[p, c] *= inv
+def _softmax_range(x, sign, p0, p1, fast):
+    """``x[p] ← softmax(sign · x[p])`` over the labels, in place, for pixels ``p0 <= p < p1``;
+    ``fast`` (float32 arrays only) selects the polynomial exp.
 
-
-@numba.njit(cache=True)
-def _softmax_range(a, sign, out, p0, p1, fast):
-    """``out[p] = softmax(sign · a[p])`` over the labels, for pixels ``p0 <= p < p1``."""
-    bits = np.empty(a.shape[1], np.int32)
+    In place on purpose, and with the exponent bits of ``2^k`` in a scratch row allocated
+    here: LLVM then sees that no two arrays overlap and vectorises the label loops. With a
+    separate input that may be the output, or a scratch row passed in, its overlap checks
+    fail or stay and the loop runs two to three times slower.
+    """
+    n_labels = x.shape[1]
+    bits = np.empty(n_labels, np.int32)
     two_k = bits.view(np.float32)  # 2^k, from its exponent bits
-    poly = np.empty(a.shape[1], np.float32)
     for p in range(p0, p1):
-        _softmax_row(a, sign, out, p, fast, bits, two_k, poly)
+        top = sign * x[p, 0]
+        for c in range(1, n_labels):
+            top = max(top, sign * x[p, c])
+        total = top - top  # 0 in the arrays' dtype
+        if fast:
+            for c in range(n_labels):
+                z = max(sign * x[p, c] - top, _LOWEST32)
+                k = np.floor(z * _LOG2E + _HALF32)
+                r = z - k * _LN2_HI - k * _LN2_LO
+                x[p, c] = ((((((_EXP_P[0] * r + _EXP_P[1]) * r + _EXP_P[2]) * r + _EXP_P[3]) * r
+                            + _EXP_P[4]) * r + _EXP_P[5]) * r * r + r + _ONE32)
+                bits[c] = (np.int32(k) + np.int32(127)) << np.int32(23)
+            for c in range(n_labels):
+                e = x[p, c] * two_k[c]
+                x[p, c] = e
+                total += e
+        else:
+            for c in range(n_labels):
+                e = np.exp(sign * x[p, c] - top)
+                x[p, c] = e
+                total += e
+        inv = sign * sign / total  # sign² = 1, in the arrays' dtype (1 / total would be float64)
+        for c in range(n_labels):
+            x[p, c] *= inv
 
 
-@numba.njit(cache=True)
-def _softmax_serial(a, sign, out, fast):
-    _softmax_range(a, sign, out, 0, a.shape[0], fast)
+# ============================================================================ layout
+# The label axis is padded to a multiple of this many values: the label loops then run whole
+# SIMD vectors only (21 labels as 24 run the slices about 1.5x faster than as 21: no scalar
+# remainder loop). The padding labels get an energy so high that their Q is 0 (or, with the
+# float32 exp's floor, ~1e-38): they splat nothing and never change the real labels' Q.
+LANES = 8
+PAD_ENERGY = 1e4
+# Pixels per block in the loops below: a block's rows stay in the L1 cache between steps.
+_BLOCK = 64
+
+
+@numba.njit(cache=True, fastmath=True)
+def _start_range(unary, u, q, pad, minus_one, fast, p0, p1):
+    """For pixels ``p0 <= p < p1``: ``u[p] = (unary[:, p], pad, …)`` (label-major (L, N) to
+    padded pixel-major (N, Lp)) and ``q[p] = softmax(-u[p])``."""
+    n_labels = unary.shape[0]
+    width = u.shape[1]
+    for b0 in range(p0, p1, _BLOCK):
+        b1 = min(b0 + _BLOCK, p1)
+        for c in range(n_labels):  # a transpose, a block at a time: rows of unary read in order
+            for p in range(b0, b1):
+                u[p, c] = unary[c, p]
+        for p in range(b0, b1):
+            for c in range(n_labels, width):
+                u[p, c] = pad
+            for c in range(width):
+                q[p, c] = u[p, c]
+        _softmax_range(q, minus_one, b0, b1, fast)
 
 
 @numba.njit(cache=True, parallel=True)
-def _softmax_parallel(a, sign, out, fast, parts):
-    n = a.shape[0]
+def _start_parallel(unary, u, q, pad, minus_one, fast, parts):
+    n = u.shape[0]
     step = (n + parts - 1) // parts
     for t in numba.prange(parts):
-        _softmax_range(a, sign, out, min(t * step, n), min((t + 1) * step, n), fast)
+        _start_range(unary, u, q, pad, minus_one, fast, min(t * step, n), min((t + 1) * step, n))
 
 
-def softmax(a, sign, out):
-    """``out = softmax(sign · a)`` along axis 1; a, out: (N, L) NumPy arrays (may be the
-    same array); sign ±1. Returns ``out``."""
-    fast = a.dtype == np.float32
-    sign = a.dtype.type(sign)
-    if a.size >= PARALLEL_MIN_SIZE and parallel_parts() > 1:
-        _softmax_parallel(a, sign, out, fast, 4 * parallel_parts())
-    else:
-        _softmax_serial(a, sign, out, fast)
-    return out
+@numba.njit(cache=True)
+def _finish_range(q, out, p0, p1):
+    """``out[:, p] = q[p, :L]`` for ``p0 <= p < p1``: padded pixel-major to label-major."""
+    for b0 in range(p0, p1, _BLOCK):
+        b1 = min(b0 + _BLOCK, p1)
+        for c in range(out.shape[0]):
+            for p in range(b0, b1):
+                out[c, p] = q[p, c]
+
+
+@numba.njit(cache=True, parallel=True)
+def _finish_parallel(q, out, parts):
+    n = q.shape[0]
+    step = (n + parts - 1) // parts
+    for t in numba.prange(parts):
+        _finish_range(q, out, min(t * step, n), min((t + 1) * step, n))
 
 
 # ============================================================================ fused update
@@ -114,26 +144,25 @@ def _update_range(q, u, diag, off_a, w_a, s_a, c_a, buf_a, off_b, w_b, s_b, c_b,
                   fast, out, p0, p1):
     """``out[p] = softmax(-u[p] - diag[p]·q[p] + Σ_{m=a,b} c_m·s_m[p]·Σ_r w_m[p,r]·buf_m[o])``."""
     n_labels = q.shape[1]
-    bits = np.empty(n_labels, np.int32)
-    two_k = bits.view(np.float32)
-    poly = np.empty(n_labels, np.float32)
-    for p in range(p0, p1):
-        dp = diag[p]
-        for c in range(n_labels):  # reads q[p] before writing out[p]: out may be q
-            out[p, c] = -u[p, c] - dp * q[p, c]
-        s = c_a * s_a[p]
-        for r in range(off_a.shape[1]):
-            w = s * w_a[p, r]
-            o = off_a[p, r]
-            for c in range(n_labels):
-                out[p, c] += w * buf_a[o, c]
-        s = c_b * s_b[p]
-        for r in range(off_b.shape[1]):
-            w = s * w_b[p, r]
-            o = off_b[p, r]
-            for c in range(n_labels):
-                out[p, c] += w * buf_b[o, c]
-        _softmax_row(out, one, out, p, fast, bits, two_k, poly)
+    for b0 in range(p0, p1, _BLOCK):
+        b1 = min(b0 + _BLOCK, p1)
+        for p in range(b0, b1):
+            dp = diag[p]
+            for c in range(n_labels):  # reads q[p] before writing out[p]: out may be q
+                out[p, c] = -u[p, c] - dp * q[p, c]
+            s = c_a * s_a[p]
+            for r in range(off_a.shape[1]):
+                w = s * w_a[p, r]
+                o = off_a[p, r]
+                for c in range(n_labels):
+                    out[p, c] += w * buf_a[o, c]
+            s = c_b * s_b[p]
+            for r in range(off_b.shape[1]):
+                w = s * w_b[p, r]
+                o = off_b[p, r]
+                for c in range(n_labels):
+                    out[p, c] += w * buf_b[o, c]
+        _softmax_range(out, one, b0, b1, fast)
 
 
 @numba.njit(cache=True)
@@ -141,9 +170,9 @@ def _update_serial(q, u, diag, off_a, w_a, nb_a, s_a, c_a, buf_a, tmp_a, off_b, 
                    c_b, buf_b, tmp_b, half, one, fast, out):
     """One mean-field iteration with two lattice kernels ``a`` and ``b``, one thread.
 
-    q, u, out: (N, L) (``out`` may be ``q``); diag (N,): the self-term to remove (zeros if
+    q, u, out: (N, Lp) (``out`` may be ``q``); diag (N,): the self-term to remove (zeros if
     none); per kernel: offsets, weights (N, d+1), neighbours (d+1, M+1, 2), scale (N,),
-    coef (weight · lattice constant), buffers (M+1, L). Scalars in the arrays' dtype.
+    coef (weight · lattice constant), buffers (M+1, Lp). Scalars in the arrays' dtype.
     """
     n = q.shape[0]
     none = np.empty((0, 1, 1), buf_a.dtype)
@@ -160,27 +189,31 @@ def _update_serial(q, u, diag, off_a, w_a, nb_a, s_a, c_a, buf_a, tmp_a, off_b, 
 @numba.njit(cache=True, parallel=True)
 def _update_parallel(q, u, diag, off_a, w_a, nb_a, s_a, c_a, buf_a, tmp_a, off_b, w_b, nb_b, s_b,
                      c_b, buf_b, tmp_b, half, one, fast, out, priv_a, priv_b):
-    """``_update_serial`` over threads: the pixels in ``parts = len(priv_a) + 1`` chunks,
-    chunk ``t > 0`` splatting into ``priv_a[t - 1]`` / ``priv_b[t - 1]``; the slices +
-    softmax split the pixels; the blur runs on one thread."""
+    """``_update_serial`` over threads, in three parallel loops: the pixels in ``parts =
+    len(priv_a) + 1`` chunks, chunk ``t > 0`` splatting into ``priv_a[t - 1]`` /
+    ``priv_b[t - 1]``; then one thread sums and blurs kernel ``a``'s buffers while another
+    does ``b``'s (about the same work for the usual bandwidths: 3 passes over the smoothness
+    lattice's vertices, 6 over the fewer of the appearance lattice); then the slices and the
+    softmax split the pixels."""
     n = q.shape[0]
     parts = priv_a.shape[0] + 1
-    buf_a[:] = 0
-    buf_b[:] = 0
-    priv_a[:] = 0
-    priv_b[:] = 0
     step = (n + parts - 1) // parts
     for t in numba.prange(parts):
         p0 = min(t * step, n)
         p1 = min((t + 1) * step, n)
+        target_a = buf_a if t == 0 else priv_a[t - 1]
+        target_b = buf_b if t == 0 else priv_b[t - 1]
+        target_a[:] = 0
+        target_b[:] = 0
+        splat_range(q, s_a, off_a, w_a, target_a, p0, p1)
+        splat_range(q, s_b, off_b, w_b, target_b, p0, p1)
+    for t in numba.prange(2):
         if t == 0:
-            splat_range(q, s_a, off_a, w_a, buf_a, p0, p1)
-            splat_range(q, s_b, off_b, w_b, buf_b, p0, p1)
+            vertex_pass(buf_a, tmp_a, priv_a, nb_a, False, half)
         else:
-            splat_range(q, s_a, off_a, w_a, priv_a[t - 1], p0, p1)
-            splat_range(q, s_b, off_b, w_b, priv_b[t - 1], p0, p1)
-    res_a = vertex_pass(buf_a, tmp_a, priv_a, nb_a, False, half)
-    res_b = vertex_pass(buf_b, tmp_b, priv_b, nb_b, False, half)
+            vertex_pass(buf_b, tmp_b, priv_b, nb_b, False, half)
+    res_a = tmp_a if nb_a.shape[0] % 2 else buf_a  # an odd number of passes ends in tmp
+    res_b = tmp_b if nb_b.shape[0] % 2 else buf_b
     chunks = 4 * parts
     step = (n + chunks - 1) // chunks
     for t in numba.prange(chunks):
@@ -188,38 +221,36 @@ def _update_parallel(q, u, diag, off_a, w_a, nb_a, s_a, c_a, buf_a, tmp_a, off_b
                       fast, out, min(t * step, n), min((t + 1) * step, n))
 
 
-def _operands(weight, kernel, n_labels, parts, typed):
+# ============================================================================ drivers
+def _operands(weight, kernel, width, parts, typed):
     """One lattice kernel's arrays, as the update kernels take them (public attributes only)."""
     lattice = kernel.lattice
     scale = kernel.scale if kernel.scale is not None else np.ones(len(lattice.offsets), lattice.dtype)
-    bufs = lattice.buffers(n_labels, parts)
+    bufs = lattice.buffers(width, parts)
     return ((lattice.offsets, lattice.weights, lattice.neighbours, scale,
              typed(weight * kernel.coef), bufs.splat, bufs.spare), bufs.private)
 
 
-def fused_mean_field(unary, kernels, n_iter, keep_history):
-    """``Q⁰ = softmax(-U)``, then ``n_iter`` fused updates ``Q ← softmax(-U + Σ_m w_m K̃_m Q)``.
+def _parts(size):
+    """Threads for a loop over ``size`` values: 1 (the serial kernels) below the threshold."""
+    return parallel_parts() if size >= PARALLEL_MIN_SIZE else 1
 
-    unary: (N, L) NumPy energies (pixel-major); kernels: ``((w_a, K_a), (w_b, K_b))``, two
-    ``lattice.LatticeKernel`` in the unary's dtype. Returns the list ``[Q⁰, …, Qⁿ]`` with
-    ``keep_history``, else ``[Qⁿ]`` (the iterations then update one array in place).
-    """
-    typed = unary.dtype.type
-    n_labels = unary.shape[1]
-    parallel = unary.size >= PARALLEL_MIN_SIZE and parallel_parts() > 1
-    parts = parallel_parts() if parallel else 1
-    (args_a, priv_a), (args_b, priv_b) = (_operands(w, k, n_labels, parts, typed) for w, k in kernels)
-    diag = np.zeros(len(unary), unary.dtype)
+
+def _iterate(u, q, kernels, n_iter, keep_history):
+    """``n_iter`` fused updates from ``Q⁰ = q``; u, q: (N, Lp). Returns ``[Q⁰, …, Qⁿ]`` with
+    ``keep_history``, else ``[Qⁿ]`` (then updated in ``q``'s memory)."""
+    typed = u.dtype.type
+    parts = _parts(u.size)
+    (args_a, priv_a), (args_b, priv_b) = (_operands(w, k, u.shape[1], parts, typed) for w, k in kernels)
+    diag = np.zeros(len(u), u.dtype)
     for w, kernel in kernels:
         if kernel.self_weight is not None:
             diag += typed(w) * kernel.self_weight
-    q = softmax(unary, -1.0, np.empty_like(unary))
     history = [q]
     for _ in range(n_iter):
-        out = np.empty_like(unary) if keep_history else q
-        args = (q, unary, diag, *args_a, *args_b, typed(0.5), typed(1.0), unary.dtype == np.float32,
-                out)
-        if parallel:
+        out = np.empty_like(u) if keep_history else q
+        args = (q, u, diag, *args_a, *args_b, typed(0.5), typed(1.0), u.dtype == np.float32, out)
+        if parts > 1:
             _update_parallel(*args, priv_a, priv_b)
         else:
             _update_serial(*args)
@@ -227,3 +258,49 @@ def fused_mean_field(unary, kernels, n_iter, keep_history):
         if keep_history:
             history.append(q)
     return history if keep_history else [q]
+
+
+def _started(unary):
+    """``(u, Q⁰)``, both (N, Lp): unary (L, N) transposed and padded, and its softmax(-u)."""
+    n_labels, n = unary.shape
+    width = -(-n_labels // LANES) * LANES
+    u = np.empty((n, width), unary.dtype)
+    q = np.empty_like(u)
+    typed = unary.dtype.type
+    args = (unary, u, q, typed(PAD_ENERGY), typed(-1.0), unary.dtype == np.float32)
+    parts = _parts(u.size)
+    if parts > 1:
+        _start_parallel(*args, 4 * parts)
+    else:
+        _start_range(*args, 0, n)
+    return u, q
+
+
+def fused_forward(unary, kernels, n_iter, keep_history):
+    """The mean field with both kernels on lattices: ``Q⁰ = softmax(-U)``, then ``n_iter``
+    fused updates ``Q ← softmax(-U + w_a K̃_a Q + w_b K̃_b Q)``.
+
+    unary: (L, H, W) NumPy energies; kernels: ``((w_a, K_a), (w_b, K_b))``, two
+    ``lattice.LatticeKernel`` in the unary's dtype. Returns ``(u, Q, history)``: u (N, L)
+    the unary pixel-major (for backward), Q (L, H, W), history ``[Q⁰, …, Qⁿ]`` (N, L) with
+    ``keep_history``, else ``None``. The (N, L) arrays are views of padded ones.
+    """
+    n_labels = unary.shape[0]
+    u, q = _started(np.ascontiguousarray(unary).reshape(n_labels, -1))
+    history = _iterate(u, q, kernels, n_iter, keep_history)
+    out = np.empty((n_labels, len(u)), unary.dtype)
+    parts = _parts(u.size)
+    if parts > 1:
+        _finish_parallel(history[-1], out, 4 * parts)
+    else:
+        _finish_range(history[-1], out, 0, len(u))
+    history = [h[:, :n_labels] for h in history] if keep_history else None
+    return u[:, :n_labels], out.reshape(unary.shape), history
+
+
+def fused_history(u, kernels, n_iter):
+    """``[Q⁰, …, Qⁿ]`` (N, L) for backward, from the pixel-major unary ``u`` (N, L) that
+    ``fused_forward`` returned."""
+    n_labels = u.shape[1]
+    u, q = _started(np.ascontiguousarray(u.T))
+    return [h[:, :n_labels] for h in _iterate(u, q, kernels, n_iter, True)]

@@ -195,14 +195,24 @@ def _build_kernels(image, dtype, xp, method, params, normalization, exclude_self
     return tuple(kernels)
 
 
-def _history(unary, kernels, n_iter, keep_all):
-    """``[Q⁰, …, Qⁿ]`` (``keep_all``) or a list ending in ``Qⁿ``: the fused fast tier where it
-    applies (both kernels on lattices with nonzero weights, NumPy arrays), else ``_iterate``."""
-    lattices = n_iter > 0 and all(isinstance(k, LatticeKernel) and w != 0 for w, k in kernels)
-    fast = fast_tier(get_array_module(unary), FAST_TIER, cpu_only=True, worthwhile=lattices)
-    if fast is not None and lattices and len(kernels) == 2:
-        return fast.fused_mean_field(unary, kernels, n_iter, keep_all)
-    return _iterate(unary, kernels, n_iter)
+def _fused_tier(kernels, n_iter, xp):
+    """The fused fast tier (``_meanfield_kernels``) where it applies: both kernels on
+    lattices with nonzero weights, NumPy arrays, the fast tier on; else ``None``."""
+    fusable = n_iter > 0 and all(isinstance(k, LatticeKernel) and w != 0 for w, k in kernels)
+    fast = fast_tier(xp, FAST_TIER, cpu_only=True, worthwhile=fusable)
+    return fast if fusable and len(kernels) == 2 else None
+
+
+def _run(unary, kernels, n_iter, keep_history):
+    """The iterations on (L, H, W) energies. Returns ``(u, Q, history)``: the unary
+    pixel-major (N, L) (kept for backward), Q (L, H, W), and ``[Q⁰, …, Qⁿ]`` (N, L) with
+    ``keep_history``, else ``None``."""
+    fast = _fused_tier(kernels, n_iter, get_array_module(unary))
+    if fast is not None:
+        return fast.fused_forward(unary, kernels, n_iter, keep_history)
+    u = _pixel_major(unary)  # (N, L): labels contiguous
+    history = _iterate(u, kernels, n_iter)
+    return u, _label_major(history[-1], unary.shape), history if keep_history else None
 
 
 def mean_field_forward(unary, image, n_iter=5, sxy_gaussian=3.0, compat_gaussian=3.0,
@@ -262,17 +272,15 @@ def mean_field_forward(unary, image, n_iter=5, sxy_gaussian=3.0, compat_gaussian
 
     if method == "auto":
         method = "exact" if n <= AUTO_EXACT_MAX_PIXELS else "lattice"
-    xp = get_array_module(unary)
-    u = _pixel_major(unary)  # (N, L): labels contiguous
     kernels = ()
     if n_iter > 0:
-        kernels = _build_kernels(image, unary.dtype, xp, method,
+        kernels = _build_kernels(image, unary.dtype, get_array_module(unary), method,
                                  (sxy_g, compat_g, sxy_b, srgb, compat_b),
                                  normalization, exclude_self)
-    history = _history(u, kernels, n_iter, save_history)
+    u, q, history = _run(unary, kernels, n_iter, save_history)
     cache = _MeanFieldCache("mean_field", (n_labels, h, w), unary.dtype, method, kernels, u,
-                            history if save_history else None, n_iter)
-    return _label_major(history[-1], unary.shape), cache
+                            history, n_iter)
+    return q, cache
 
 
 # ============================================================================ backward
@@ -301,7 +309,11 @@ def mean_field_gradients(dQ, cache):
     xp = get_array_module(dQ)
     history = cache.history
     if history is None:  # not saved: run the iterations again
-        history = _history(cache.unary, cache.kernels, cache.n_iter, True)
+        fast = _fused_tier(cache.kernels, cache.n_iter, xp)
+        if fast is not None:
+            history = fast.fused_history(cache.unary, cache.kernels, cache.n_iter)
+        else:
+            history = _iterate(cache.unary, cache.kernels, cache.n_iter)
     # yours: du (N, L), pixel-major like history[t], and dcompat = [∂/∂w_gaussian, ∂/∂w_bilateral]
     ### BEGIN SOLUTION A4
     dq = _pixel_major(dQ)
