@@ -94,190 +94,206 @@ _BLOCK = 64
 
 
 @numba.njit(cache=True, fastmath=True)
-def _start_range(unary, u, q, pad, minus_one, fast, p0, p1):
-    """For pixels ``p0 <= p < p1``: ``u[p] = (unary[:, p], pad, …)`` (label-major (L, N) to
+def _start_block(unary, u, q, pad, minus_one, fast, b0, b1):
+    """For pixels ``b0 <= p < b1``: ``u[p] = (unary[:, p], pad, …)`` (label-major (L, N) to
     padded pixel-major (N, Lp)) and ``q[p] = softmax(-u[p])``."""
     n_labels = unary.shape[0]
     width = u.shape[1]
-    for b0 in range(p0, p1, _BLOCK):
-        b1 = min(b0 + _BLOCK, p1)
-        for c in range(n_labels):  # a transpose, a block at a time: rows of unary read in order
-            for p in range(b0, b1):
-                u[p, c] = unary[c, p]
+    for c in range(n_labels):  # a transpose: the rows of unary are read in order
         for p in range(b0, b1):
-            for c in range(n_labels, width):
-                u[p, c] = pad
-            for c in range(width):
-                q[p, c] = u[p, c]
-        _softmax_range(q, minus_one, b0, b1, fast)
+            u[p, c] = unary[c, p]
+    for p in range(b0, b1):
+        for c in range(n_labels, width):
+            u[p, c] = pad
+        for c in range(width):
+            q[p, c] = u[p, c]
+    _softmax_range(q, minus_one, b0, b1, fast)
 
 
-@numba.njit(cache=True, parallel=True)
-def _start_parallel(unary, u, q, pad, minus_one, fast, parts):
-    n = u.shape[0]
-    step = (n + parts - 1) // parts
-    for t in numba.prange(parts):
-        _start_range(unary, u, q, pad, minus_one, fast, min(t * step, n), min((t + 1) * step, n))
-
-
-@numba.njit(cache=True)
-def _finish_range(q, out, p0, p1):
-    """``out[:, p] = q[p, :L]`` for ``p0 <= p < p1``: padded pixel-major to label-major."""
-    for b0 in range(p0, p1, _BLOCK):
-        b1 = min(b0 + _BLOCK, p1)
-        for c in range(out.shape[0]):
-            for p in range(b0, b1):
-                out[c, p] = q[p, c]
-
-
-@numba.njit(cache=True, parallel=True)
-def _finish_parallel(q, out, parts):
-    n = q.shape[0]
-    step = (n + parts - 1) // parts
-    for t in numba.prange(parts):
-        _finish_range(q, out, min(t * step, n), min((t + 1) * step, n))
-
-
-# ============================================================================ fused update
 @numba.njit(cache=True, fastmath=True)
-def _update_range(q, u, diag, off_a, w_a, s_a, c_a, buf_a, off_b, w_b, s_b, c_b, buf_b, one,
-                  fast, out, p0, p1):
-    """``out[p] = softmax(-u[p] - diag[p]·q[p] + Σ_{m=a,b} c_m·s_m[p]·Σ_r w_m[p,r]·buf_m[o])``."""
-    n_labels = q.shape[1]
-    for b0 in range(p0, p1, _BLOCK):
-        b1 = min(b0 + _BLOCK, p1)
-        for p in range(b0, b1):
-            dp = diag[p]
-            for c in range(n_labels):  # reads q[p] before writing out[p]: out may be q
-                out[p, c] = -u[p, c] - dp * q[p, c]
-            s = c_a * s_a[p]
-            for r in range(off_a.shape[1]):
-                w = s * w_a[p, r]
-                o = off_a[p, r]
-                for c in range(n_labels):
-                    out[p, c] += w * buf_a[o, c]
-            s = c_b * s_b[p]
-            for r in range(off_b.shape[1]):
-                w = s * w_b[p, r]
-                o = off_b[p, r]
-                for c in range(n_labels):
-                    out[p, c] += w * buf_b[o, c]
-        _softmax_range(out, one, b0, b1, fast)
+def _update_block(q, u, diag, ka, res_a, kb, res_b, one, fast, out, b0, b1):
+    """``out[p] = softmax(-u[p] - diag[p]·q[p] + Σ_{m=a,b} c_m·s_m[p]·Σ_r w_m[p,r]·res_m[o])``
+    for ``b0 <= p < b1``: both slices, the unary and the softmax (``out`` may be ``q``)."""
+    off_a, w_a, _, s_a, c_a = ka
+    off_b, w_b, _, s_b, c_b = kb
+    width = q.shape[1]
+    for p in range(b0, b1):
+        dp = diag[p]
+        for c in range(width):  # reads q[p] before writing out[p]: out may be q
+            out[p, c] = -u[p, c] - dp * q[p, c]
+        s = c_a * s_a[p]
+        for r in range(off_a.shape[1]):
+            w = s * w_a[p, r]
+            o = off_a[p, r]
+            for c in range(width):
+                out[p, c] += w * res_a[o, c]
+        s = c_b * s_b[p]
+        for r in range(off_b.shape[1]):
+            w = s * w_b[p, r]
+            o = off_b[p, r]
+            for c in range(width):
+                out[p, c] += w * res_b[o, c]
+    _softmax_range(out, one, b0, b1, fast)
 
 
 @numba.njit(cache=True)
-def _update_serial(q, u, diag, off_a, w_a, nb_a, s_a, c_a, buf_a, tmp_a, off_b, w_b, nb_b, s_b,
-                   c_b, buf_b, tmp_b, half, one, fast, out):
-    """One mean-field iteration with two lattice kernels ``a`` and ``b``, one thread.
-
-    q, u, out: (N, Lp) (``out`` may be ``q``); diag (N,): the self-term to remove (zeros if
-    none); per kernel: offsets, weights (N, d+1), neighbours (d+1, M+1, 2), scale (N,),
-    coef (weight · lattice constant), buffers (M+1, Lp). Scalars in the arrays' dtype.
-    """
-    n = q.shape[0]
-    none = np.empty((0, 1, 1), buf_a.dtype)
-    buf_a[:] = 0
-    splat_range(q, s_a, off_a, w_a, buf_a, 0, n)
-    res_a = vertex_pass(buf_a, tmp_a, none, nb_a, False, half)
-    buf_b[:] = 0
-    splat_range(q, s_b, off_b, w_b, buf_b, 0, n)
-    res_b = vertex_pass(buf_b, tmp_b, none, nb_b, False, half)
-    _update_range(q, u, diag, off_a, w_a, s_a, c_a, res_a, off_b, w_b, s_b, c_b, res_b, one,
-                  fast, out, 0, n)
+def _splat_block(q, ka, target_a, kb, target_b, b0, b1):
+    """Splat ``q[b0:b1]`` into both kernels' targets (the next iteration's vertex buffers)."""
+    splat_range(q, ka[3], ka[0], ka[1], target_a, b0, b1)
+    splat_range(q, kb[3], kb[0], kb[1], target_b, b0, b1)
 
 
-@numba.njit(cache=True, parallel=True)
-def _update_parallel(q, u, diag, off_a, w_a, nb_a, s_a, c_a, buf_a, tmp_a, off_b, w_b, nb_b, s_b,
-                     c_b, buf_b, tmp_b, half, one, fast, out, priv_a, priv_b):
-    """``_update_serial`` over threads, in three parallel loops: the pixels in ``parts =
-    len(priv_a) + 1`` chunks, chunk ``t > 0`` splatting into ``priv_a[t - 1]`` /
-    ``priv_b[t - 1]``; then one thread sums and blurs kernel ``a``'s buffers while another
-    does ``b``'s (about the same work for the usual bandwidths: 3 passes over the smoothness
-    lattice's vertices, 6 over the fewer of the appearance lattice); then the slices and the
-    softmax split the pixels."""
-    n = q.shape[0]
-    parts = priv_a.shape[0] + 1
-    step = (n + parts - 1) // parts
-    for t in numba.prange(parts):
-        p0 = min(t * step, n)
-        p1 = min((t + 1) * step, n)
-        target_a = buf_a if t == 0 else priv_a[t - 1]
-        target_b = buf_b if t == 0 else priv_b[t - 1]
+@numba.njit(cache=True)
+def _transpose_block(q, final, b0, b1):
+    """``final[:, p] = q[p, :L]`` for ``b0 <= p < b1``: padded pixel-major to label-major."""
+    for c in range(final.shape[0]):
+        for p in range(b0, b1):
+            final[c, p] = q[p, c]
+
+
+@numba.njit(cache=True)
+def _start_chunk(unary, u, q, pad, minus_one, fast, ka, target_a, kb, target_b, p0, p1):
+    """Pixels ``p0 <= p < p1`` (one thread's chunk), a block at a time: ``u``, ``Q⁰`` and
+    Q⁰'s splat into this thread's targets (zeroed first)."""
+    target_a[:] = 0
+    target_b[:] = 0
+    for b0 in range(p0, p1, _BLOCK):
+        b1 = min(b0 + _BLOCK, p1)
+        _start_block(unary, u, q, pad, minus_one, fast, b0, b1)
+        _splat_block(q, ka, target_a, kb, target_b, b0, b1)
+
+
+@numba.njit(cache=True)
+def _update_chunk(q, u, diag, ka, res_a, target_a, kb, res_b, target_b, one, fast, out, last,
+                  final, p0, p1):
+    """Pixels ``p0 <= p < p1`` (one thread's chunk), a block at a time: the update into
+    ``out``; then, unless ``last``, the block's splat into this thread's targets for the
+    next iteration (zeroed first), else (if ``final`` has rows) its label-major copy."""
+    if not last:
         target_a[:] = 0
         target_b[:] = 0
-        splat_range(q, s_a, off_a, w_a, target_a, p0, p1)
-        splat_range(q, s_b, off_b, w_b, target_b, p0, p1)
-    for t in numba.prange(2):
-        if t == 0:
-            vertex_pass(buf_a, tmp_a, priv_a, nb_a, False, half)
-        else:
-            vertex_pass(buf_b, tmp_b, priv_b, nb_b, False, half)
-    res_a = tmp_a if nb_a.shape[0] % 2 else buf_a  # an odd number of passes ends in tmp
-    res_b = tmp_b if nb_b.shape[0] % 2 else buf_b
-    chunks = 4 * parts
-    step = (n + chunks - 1) // chunks
-    for t in numba.prange(chunks):
-        _update_range(q, u, diag, off_a, w_a, s_a, c_a, res_a, off_b, w_b, s_b, c_b, res_b, one,
-                      fast, out, min(t * step, n), min((t + 1) * step, n))
+    for b0 in range(p0, p1, _BLOCK):
+        b1 = min(b0 + _BLOCK, p1)
+        _update_block(q, u, diag, ka, res_a, kb, res_b, one, fast, out, b0, b1)
+        if not last:
+            _splat_block(out, ka, target_a, kb, target_b, b0, b1)
+        elif final.shape[0] > 0:
+            _transpose_block(out, final, b0, b1)
+
+
+@numba.njit(cache=True)
+def _blurred(pair, first, private, neighbours, half):
+    """Sum the other threads' splats into ``pair[first]`` and blur (the passes alternate
+    between ``pair[0]`` and ``pair[1]``); returns the index in ``pair`` of the result."""
+    vertex_pass(pair[first], pair[1 - first], private, neighbours, False, half)
+    return first if neighbours.shape[0] % 2 == 0 else 1 - first
+
+
+@numba.njit(cache=True)
+def _mean_field_serial(unary, u, history, pad, fast, ka, pair_a, kb, pair_b, diag, half, n_iter,
+                       final):
+    """The whole mean field on one thread (see ``_mean_field_parallel``)."""
+    typed_one = half + half
+    n = u.shape[0]
+    none = np.empty((0,) + pair_a.shape[1:], pair_a.dtype)
+    first_a = first_b = 0
+    _start_chunk(unary, u, history[0], pad, -typed_one, fast, ka, pair_a[0], kb, pair_b[0], 0, n)
+    for it in range(n_iter):
+        res_a = _blurred(pair_a, first_a, none, ka[2], half)
+        res_b = _blurred(pair_b, first_b, none, kb[2], half)
+        first_a, first_b = 1 - res_a, 1 - res_b
+        q = history[min(it, history.shape[0] - 1)]
+        out = history[min(it + 1, history.shape[0] - 1)]
+        _update_chunk(q, u, diag, ka, pair_a[res_a], pair_a[first_a], kb, pair_b[res_b],
+                      pair_b[first_b], typed_one, fast, out, it == n_iter - 1, final, 0, n)
+
+
+@numba.njit(cache=True, parallel=True)
+def _mean_field_parallel(unary, u, history, pad, fast, ka, pair_a, priv_a, kb, pair_b, priv_b,
+                         diag, half, n_iter, final):
+    """The whole mean field over ``parts = len(priv_a) + 1`` threads, in ``1 + 2·n_iter``
+    parallel loops: thread ``t`` owns a chunk of the pixels and its own splat targets
+    (``pair[first]`` for thread 0, ``priv[t - 1]`` for the others).
+
+    1. each thread: ``u``, ``Q⁰`` and Q⁰'s splat, for its chunk;
+    2. per iteration: one thread sums the splats of kernel ``a`` and blurs them while another
+       does ``b``'s (about the same work for the usual bandwidths: 3 passes over the
+       smoothness lattice's vertices, 6 over the fewer of the appearance lattice); then each
+       thread slices both, adds the unary, takes the softmax and, but in the last
+       iteration, splats the result for the next one, a block of pixels at a time (the rows
+       are still in the L1 cache), or in the last iteration writes the label-major output.
+
+    unary (L, N); u (N, Lp) filled here; history (n_iter + 1, N, Lp) (every Qᵗ) or
+    (1, N, Lp) (updated in place); ka, kb: (offsets, weights, neighbours, scale, coef);
+    pair (2, M+1, Lp), priv (parts-1, M+1, Lp); diag (N,); final (L, N) or (0, 0).
+    """
+    typed_one = half + half
+    n = u.shape[0]
+    parts = priv_a.shape[0] + 1
+    step = (n + parts - 1) // parts
+    first_a = first_b = 0
+    for t in numba.prange(parts):
+        target_a = pair_a[0] if t == 0 else priv_a[t - 1]
+        target_b = pair_b[0] if t == 0 else priv_b[t - 1]
+        _start_chunk(unary, u, history[0], pad, -typed_one, fast, ka, target_a, kb, target_b,
+                     min(t * step, n), min((t + 1) * step, n))
+    for it in range(n_iter):
+        res = np.empty(2, np.int64)
+        for k in numba.prange(2):
+            if k == 0:
+                res[0] = _blurred(pair_a, first_a, priv_a, ka[2], half)
+            else:
+                res[1] = _blurred(pair_b, first_b, priv_b, kb[2], half)
+        res_a, res_b = res[0], res[1]
+        first_a, first_b = 1 - res_a, 1 - res_b
+        q = history[min(it, history.shape[0] - 1)]
+        out = history[min(it + 1, history.shape[0] - 1)]
+        last = it == n_iter - 1
+        for t in numba.prange(parts):
+            target_a = pair_a[first_a] if t == 0 else priv_a[t - 1]
+            target_b = pair_b[first_b] if t == 0 else priv_b[t - 1]
+            _update_chunk(q, u, diag, ka, pair_a[res_a], target_a, kb, pair_b[res_b], target_b,
+                          typed_one, fast, out, last, final, min(t * step, n), min((t + 1) * step, n))
 
 
 # ============================================================================ drivers
 def _operands(weight, kernel, width, parts, typed):
-    """One lattice kernel's arrays, as the update kernels take them (public attributes only)."""
+    """One lattice kernel's arrays (public attributes only): ``((offsets, weights,
+    neighbours, scale, coef), buffers)``."""
     lattice = kernel.lattice
     scale = kernel.scale if kernel.scale is not None else np.ones(len(lattice.offsets), lattice.dtype)
-    bufs = lattice.buffers(width, parts)
     return ((lattice.offsets, lattice.weights, lattice.neighbours, scale,
-             typed(weight * kernel.coef), bufs.splat, bufs.spare), bufs.private)
+             typed(weight * kernel.coef)), lattice.buffers(width, parts))
 
 
-def _parts(size):
-    """Threads for a loop over ``size`` values: 1 (the serial kernels) below the threshold."""
-    return parallel_parts() if size >= PARALLEL_MIN_SIZE else 1
-
-
-def _iterate(u, q, kernels, n_iter, keep_history):
-    """``n_iter`` fused updates from ``Q⁰ = q``; u, q: (N, Lp). Returns ``[Q⁰, …, Qⁿ]`` with
-    ``keep_history``, else ``[Qⁿ]`` (then updated in ``q``'s memory)."""
-    typed = u.dtype.type
-    parts = _parts(u.size)
-    (args_a, priv_a), (args_b, priv_b) = (_operands(w, k, u.shape[1], parts, typed) for w, k in kernels)
-    diag = np.zeros(len(u), u.dtype)
+def _run(unary, kernels, n_iter, keep_history, final):
+    """The fused mean field on label-major energies ``unary`` (L, N): returns ``(u, history)``,
+    both padded, pixel-major: u (N, Lp) and history (n_iter + 1 or 1, N, Lp); ``final``
+    (L, N) receives Qⁿ label-major (or is (0, 0))."""
+    n_labels, n = unary.shape
+    width = -(-n_labels // LANES) * LANES
+    typed = unary.dtype.type
+    u = np.empty((n, width), unary.dtype)
+    history = np.empty((n_iter + 1 if keep_history else 1, n, width), unary.dtype)
+    parts = parallel_parts() if u.size >= PARALLEL_MIN_SIZE else 1
+    (ka, bufs_a), (kb, bufs_b) = (_operands(w, k, width, parts, typed) for w, k in kernels)
+    diag = np.zeros(n, unary.dtype)
     for w, kernel in kernels:
         if kernel.self_weight is not None:
             diag += typed(w) * kernel.self_weight
-    history = [q]
-    for _ in range(n_iter):
-        out = np.empty_like(u) if keep_history else q
-        args = (q, u, diag, *args_a, *args_b, typed(0.5), typed(1.0), u.dtype == np.float32, out)
-        if parts > 1:
-            _update_parallel(*args, priv_a, priv_b)
-        else:
-            _update_serial(*args)
-        q = out
-        if keep_history:
-            history.append(q)
-    return history if keep_history else [q]
-
-
-def _started(unary):
-    """``(u, Q⁰)``, both (N, Lp): unary (L, N) transposed and padded, and its softmax(-u)."""
-    n_labels, n = unary.shape
-    width = -(-n_labels // LANES) * LANES
-    u = np.empty((n, width), unary.dtype)
-    q = np.empty_like(u)
-    typed = unary.dtype.type
-    args = (unary, u, q, typed(PAD_ENERGY), typed(-1.0), unary.dtype == np.float32)
-    parts = _parts(u.size)
+    fast = unary.dtype == np.float32
     if parts > 1:
-        _start_parallel(*args, 4 * parts)
+        _mean_field_parallel(unary, u, history, typed(PAD_ENERGY), fast, ka, bufs_a.pair,
+                             bufs_a.private, kb, bufs_b.pair, bufs_b.private, diag, typed(0.5),
+                             n_iter, final)
     else:
-        _start_range(*args, 0, n)
-    return u, q
+        _mean_field_serial(unary, u, history, typed(PAD_ENERGY), fast, ka, bufs_a.pair, kb,
+                           bufs_b.pair, diag, typed(0.5), n_iter, final)
+    return u, history
 
 
 def fused_forward(unary, kernels, n_iter, keep_history):
-    """The mean field with both kernels on lattices: ``Q⁰ = softmax(-U)``, then ``n_iter``
+    """The mean field with both kernels on lattices: ``Q⁰ = softmax(-U)``, then ``n_iter ≥ 1``
     fused updates ``Q ← softmax(-U + w_a K̃_a Q + w_b K̃_b Q)``.
 
     unary: (L, H, W) NumPy energies; kernels: ``((w_a, K_a), (w_b, K_b))``, two
@@ -286,21 +302,17 @@ def fused_forward(unary, kernels, n_iter, keep_history):
     ``keep_history``, else ``None``. The (N, L) arrays are views of padded ones.
     """
     n_labels = unary.shape[0]
-    u, q = _started(np.ascontiguousarray(unary).reshape(n_labels, -1))
-    history = _iterate(u, q, kernels, n_iter, keep_history)
-    out = np.empty((n_labels, len(u)), unary.dtype)
-    parts = _parts(u.size)
-    if parts > 1:
-        _finish_parallel(history[-1], out, 4 * parts)
-    else:
-        _finish_range(history[-1], out, 0, len(u))
+    flat = np.ascontiguousarray(unary).reshape(n_labels, -1)
+    final = np.empty_like(flat)
+    u, history = _run(flat, kernels, n_iter, keep_history, final)
     history = [h[:, :n_labels] for h in history] if keep_history else None
-    return u[:, :n_labels], out.reshape(unary.shape), history
+    return u[:, :n_labels], final.reshape(unary.shape), history
 
 
 def fused_history(u, kernels, n_iter):
     """``[Q⁰, …, Qⁿ]`` (N, L) for backward, from the pixel-major unary ``u`` (N, L) that
     ``fused_forward`` returned."""
     n_labels = u.shape[1]
-    u, q = _started(np.ascontiguousarray(u.T))
-    return [h[:, :n_labels] for h in _iterate(u, q, kernels, n_iter, True)]
+    _, history = _run(np.ascontiguousarray(u.T), kernels, n_iter, True,
+                      np.empty((0, 0), u.dtype))
+    return [h[:, :n_labels] for h in history]

@@ -98,12 +98,11 @@ def _filter_array_ops(values, offsets, weights, neighbours, n_vertices, transpos
 
 
 class SplatBuffers(NamedTuple):
-    """A lattice's vertex buffers for one filtering: ``splat`` and ``spare`` (M+1, L) (the
-    blur alternates between them) and ``private`` (parts-1, M+1, L), one splat buffer per
-    extra thread."""
+    """A lattice's vertex buffers: ``pair`` (2, M+1, L), the splat target of the first thread
+    and its spare (the blur alternates between them), and ``private`` (parts-1, M+1, L), one
+    splat target per other thread."""
 
-    splat: np.ndarray
-    spare: np.ndarray
+    pair: np.ndarray
     private: np.ndarray
 
 
@@ -124,7 +123,7 @@ class Lattice:
         self.weights = weights.astype(self.dtype)
         self.neighbours = neighbours
         self._on_device = {}   # array module -> its copies of the index arrays (array ops)
-        self._buffers = None
+        self._buffers = {}     # (n_labels, parts) -> SplatBuffers
 
     def nbytes(self) -> int:
         """Bytes held by the lattice's arrays (buffers excluded)."""
@@ -134,12 +133,11 @@ class Lattice:
         """Vertex buffers for ``n_labels`` channels over ``parts`` threads, kept between calls
         (a mean field filters with the same lattice every iteration). Their contents are
         scratch: every filtering overwrites them."""
-        shape = (self.n_vertices + 1, n_labels)
-        if self._buffers is None or self._buffers.private.shape[:1] + self._buffers.splat.shape != (
-                max(parts - 1, 0),) + shape:
-            self._buffers = SplatBuffers(np.zeros(shape, self.dtype), np.zeros(shape, self.dtype),
-                                         np.zeros((max(parts - 1, 0),) + shape, self.dtype))
-        return self._buffers
+        if (n_labels, parts) not in self._buffers:
+            shape = (self.n_vertices + 1, n_labels)
+            self._buffers[n_labels, parts] = SplatBuffers(
+                np.zeros((2,) + shape, self.dtype), np.zeros((max(parts - 1, 0),) + shape, self.dtype))
+        return self._buffers[n_labels, parts]
 
     def _index_arrays(self, xp):
         if xp not in self._on_device:
@@ -173,7 +171,7 @@ class Lattice:
         bufs = self.buffers(values.shape[1], parts)
         args = (values, ones if scale_in is None else scale_in, self.offsets, self.weights,
                 self.neighbours, bool(transpose), ones if scale_out is None else scale_out,
-                typed(coef), out, bufs.splat, bufs.spare, typed(0.5))
+                typed(coef), out, bufs.pair[0], bufs.pair[1], typed(0.5))
         if parts > 1:
             numba_kernels.filter_parallel(*args, bufs.private)
         else:
