@@ -23,7 +23,7 @@ import numpy as np
 
 from ._lattice_kernels import PARALLEL_MIN_SIZE, parallel_parts, splat_range, vertex_pass
 
-__all__ = ["fused_forward", "fused_history"]
+__all__ = ["fused_forward", "fused_gradients"]
 
 
 # ============================================================================ softmax
@@ -256,6 +256,166 @@ def _mean_field_parallel(unary, u, history, pad, fast, ka, pair_a, priv_a, kb, p
                           typed_one, fast, out, last, final, min(t * step, n), min((t + 1) * step, n))
 
 
+# ============================================================================ fused backward
+# CRF-as-RNN, the iterations backwards, with the same blocks and threads as the forward:
+# dAᵗ = Qᵗ ⊙ (dQᵗ − ⟨Qᵗ, dQᵗ⟩) and its splat (reverse blur: the transposed lattice), then
+# per pixel fᵗ_m = K̃_mᵀ dAᵗ (both slices), ∂/∂w_m += ⟨fᵗ_m, Qᵗ⁻¹⟩, dQᵗ⁻¹ = Σ_m w_m fᵗ_m and
+# at once the next dAᵗ⁻¹; dU = −Σ_t dAᵗ.
+@numba.njit(cache=True, fastmath=True)
+def _softmax_backward_block(q, g, da, du, start, b0, b1):
+    """``da[p] = q[p] ⊙ (g[p] − ⟨q[p], g[p]⟩)`` and ``du[p] −= da[p]`` (``du[p] = −da[p]``
+    with ``start``), for ``b0 <= p < b1``."""
+    width = q.shape[1]
+    for p in range(b0, b1):
+        inner = q[p, 0] * g[p, 0]
+        for c in range(1, width):
+            inner += q[p, c] * g[p, c]
+        for c in range(width):
+            da[p, c] = q[p, c] * (g[p, c] - inner)
+        if start:
+            for c in range(width):
+                du[p, c] = -da[p, c]
+        else:
+            for c in range(width):
+                du[p, c] -= da[p, c]
+
+
+@numba.njit(cache=True, fastmath=True)
+def _message_backward_block(da, q_prev, ka, res_a, self_a, w_a, kb, res_b, self_b, w_b, g,
+                            partial, b0, b1):
+    """``f_m[p] = c_m·s_m[p]·Σ_r w_m[p,r]·res_m[o] − self_m[p]·da[p]`` (``K̃_mᵀ dA``),
+    ``partial[m] += ⟨f_m[p], q_prev[p]⟩`` and ``g[p] = w_a f_a[p] + w_b f_b[p]``."""
+    off_a, wt_a, _, s_a, c_a = ka
+    off_b, wt_b, _, s_b, c_b = kb
+    width = da.shape[1]
+    f_a = np.empty(width, da.dtype)
+    f_b = np.empty(width, da.dtype)
+    for p in range(b0, b1):
+        for c in range(width):
+            f_a[c] = -self_a[p] * da[p, c]
+            f_b[c] = -self_b[p] * da[p, c]
+        s = c_a * s_a[p]
+        for r in range(off_a.shape[1]):
+            w = s * wt_a[p, r]
+            o = off_a[p, r]
+            for c in range(width):
+                f_a[c] += w * res_a[o, c]
+        s = c_b * s_b[p]
+        for r in range(off_b.shape[1]):
+            w = s * wt_b[p, r]
+            o = off_b[p, r]
+            for c in range(width):
+                f_b[c] += w * res_b[o, c]
+        dot_a = f_a[0] * q_prev[p, 0]
+        dot_b = f_b[0] * q_prev[p, 0]
+        for c in range(1, width):
+            dot_a += f_a[c] * q_prev[p, c]
+            dot_b += f_b[c] * q_prev[p, c]
+        partial[0] += dot_a
+        partial[1] += dot_b
+        for c in range(width):
+            g[p, c] = w_a * f_a[c] + w_b * f_b[c]
+
+
+@numba.njit(cache=True)
+def _gradient_start_chunk(dq, g, q_last, da, du, ka, target_a, kb, target_b, p0, p1):
+    """Pixels ``p0 <= p < p1``: ``g = dQ`` (label-major to padded pixel-major), ``dAⁿ``,
+    ``dU = −dAⁿ`` and dAⁿ's splat into this thread's targets (zeroed first)."""
+    target_a[:] = 0
+    target_b[:] = 0
+    for b0 in range(p0, p1, _BLOCK):
+        b1 = min(b0 + _BLOCK, p1)
+        for p in range(b0, b1):
+            for c in range(dq.shape[0], g.shape[1]):
+                g[p, c] = 0
+        for c in range(dq.shape[0]):
+            for p in range(b0, b1):
+                g[p, c] = dq[c, p]
+        _softmax_backward_block(q_last, g, da, du, True, b0, b1)
+        _splat_block(da, ka, target_a, kb, target_b, b0, b1)
+
+
+@numba.njit(cache=True)
+def _gradient_chunk(q_prev, g, da, du, ka, res_a, self_a, w_a, target_a, kb, res_b, self_b, w_b,
+                    target_b, partial, last, du_out, p0, p1):
+    """Pixels ``p0 <= p < p1``, a block at a time: ``K̃ᵀ dAᵗ``, the compat gradients and
+    ``dQᵗ⁻¹``, then ``dAᵗ⁻¹`` and ``dU −= dAᵗ⁻¹``; then, unless ``last`` (t = 1), dAᵗ⁻¹'s
+    splat into this thread's targets (zeroed first), else dU label-major into ``du_out``."""
+    if not last:
+        target_a[:] = 0
+        target_b[:] = 0
+    for b0 in range(p0, p1, _BLOCK):
+        b1 = min(b0 + _BLOCK, p1)
+        _message_backward_block(da, q_prev, ka, res_a, self_a, w_a, kb, res_b, self_b, w_b, g,
+                                partial, b0, b1)
+        _softmax_backward_block(q_prev, g, da, du, False, b0, b1)
+        if not last:
+            _splat_block(da, ka, target_a, kb, target_b, b0, b1)
+        else:
+            _transpose_block(du, du_out, b0, b1)
+
+
+@numba.njit(cache=True)
+def _reverse_blurred(pair, first, private, neighbours, half):
+    """``_blurred`` with the passes in reverse order: the transposed lattice ``Bᵀ``."""
+    vertex_pass(pair[first], pair[1 - first], private, neighbours, True, half)
+    return first if neighbours.shape[0] % 2 == 0 else 1 - first
+
+
+@numba.njit(cache=True)
+def _gradients_serial(dq, history, ka, pair_a, self_a, w_a, kb, pair_b, self_b, w_b, half,
+                      n_iter, g, da, du, partial, du_out):
+    """The whole backward on one thread (see ``_gradients_parallel``)."""
+    n = g.shape[0]
+    none = np.empty((0,) + pair_a.shape[1:], pair_a.dtype)
+    first_a = first_b = 0
+    _gradient_start_chunk(dq, g, history[n_iter], da, du, ka, pair_a[0], kb, pair_b[0], 0, n)
+    for t in range(n_iter, 0, -1):
+        res_a = _reverse_blurred(pair_a, first_a, none, ka[2], half)
+        res_b = _reverse_blurred(pair_b, first_b, none, kb[2], half)
+        first_a, first_b = 1 - res_a, 1 - res_b
+        _gradient_chunk(history[t - 1], g, da, du, ka, pair_a[res_a], self_a, w_a, pair_a[first_a],
+                        kb, pair_b[res_b], self_b, w_b, pair_b[first_b], partial[0], t == 1, du_out,
+                        0, n)
+
+
+@numba.njit(cache=True, parallel=True)
+def _gradients_parallel(dq, history, ka, pair_a, priv_a, self_a, w_a, kb, pair_b, priv_b, self_b,
+                        w_b, half, n_iter, g, da, du, partial, du_out):
+    """The whole backward over ``parts = len(priv_a) + 1`` threads in ``1 + 2·n_iter``
+    parallel loops, as ``_mean_field_parallel``: thread ``t`` owns a chunk of the pixels, its
+    splat targets and ``partial[t]`` (its share of the two compat gradients).
+
+    dq (L, N); history (n_iter + 1, N, Lp); ka, kb: (offsets, weights, neighbours, scale,
+    coef) with the lattice's coef (no weight); self (N,) (zeros without exclude_self);
+    w the weights; g, da, du (N, Lp) scratch; partial (parts, 2) float64 zeros; du_out (L, N).
+    """
+    n = g.shape[0]
+    parts = priv_a.shape[0] + 1
+    step = (n + parts - 1) // parts
+    first_a = first_b = 0
+    for t in numba.prange(parts):
+        target_a = pair_a[0] if t == 0 else priv_a[t - 1]
+        target_b = pair_b[0] if t == 0 else priv_b[t - 1]
+        _gradient_start_chunk(dq, g, history[n_iter], da, du, ka, target_a, kb, target_b,
+                              min(t * step, n), min((t + 1) * step, n))
+    for it in range(n_iter, 0, -1):
+        res = np.empty(2, np.int64)
+        for k in numba.prange(2):
+            if k == 0:
+                res[0] = _reverse_blurred(pair_a, first_a, priv_a, ka[2], half)
+            else:
+                res[1] = _reverse_blurred(pair_b, first_b, priv_b, kb[2], half)
+        res_a, res_b = res[0], res[1]
+        first_a, first_b = 1 - res_a, 1 - res_b
+        for t in numba.prange(parts):
+            target_a = pair_a[first_a] if t == 0 else priv_a[t - 1]
+            target_b = pair_b[first_b] if t == 0 else priv_b[t - 1]
+            _gradient_chunk(history[it - 1], g, da, du, ka, pair_a[res_a], self_a, w_a, target_a,
+                            kb, pair_b[res_b], self_b, w_b, target_b, partial[t], it == 1, du_out,
+                            min(t * step, n), min((t + 1) * step, n))
+
+
 # ============================================================================ drivers
 def _operands(weight, kernel, width, parts, typed):
     """One lattice kernel's arrays (public attributes only): ``((offsets, weights,
@@ -298,21 +458,53 @@ def fused_forward(unary, kernels, n_iter, keep_history):
 
     unary: (L, H, W) NumPy energies; kernels: ``((w_a, K_a), (w_b, K_b))``, two
     ``lattice.LatticeKernel`` in the unary's dtype. Returns ``(u, Q, history)``: u (N, L)
-    the unary pixel-major (for backward), Q (L, H, W), history ``[Q⁰, …, Qⁿ]`` (N, L) with
-    ``keep_history``, else ``None``. The (N, L) arrays are views of padded ones.
+    the unary pixel-major (for backward), Q (L, H, W), history ``[Q⁰, …, Qⁿ]`` (an
+    (n_iter + 1, N, L) array) with ``keep_history``, else ``None``; u and history are views
+    of padded arrays.
     """
     n_labels = unary.shape[0]
     flat = np.ascontiguousarray(unary).reshape(n_labels, -1)
     final = np.empty_like(flat)
     u, history = _run(flat, kernels, n_iter, keep_history, final)
-    history = [h[:, :n_labels] for h in history] if keep_history else None
+    history = history[:, :, :n_labels] if keep_history else None
     return u[:, :n_labels], final.reshape(unary.shape), history
 
 
-def fused_history(u, kernels, n_iter):
-    """``[Q⁰, …, Qⁿ]`` (N, L) for backward, from the pixel-major unary ``u`` (N, L) that
-    ``fused_forward`` returned."""
-    n_labels = u.shape[1]
-    _, history = _run(np.ascontiguousarray(u.T), kernels, n_iter, True,
-                      np.empty((0, 0), u.dtype))
-    return [h[:, :n_labels] for h in history]
+def _padded_history(history, n_labels):
+    """The padded (n_iter + 1, N, Lp) array behind ``history`` if ``fused_forward`` made it."""
+    base = getattr(history, "base", None)
+    if (isinstance(history, np.ndarray) and base is not None and base.ndim == 3
+            and base.shape[:2] == history.shape[:2] and base.shape[2] % LANES == 0):
+        return base
+    return None
+
+
+def fused_gradients(dQ, u, history, kernels, n_iter):
+    """The gradients of ``fused_forward``: ``(dU, ∂/∂w_a, ∂/∂w_b)``, dU (L, H, W) like dQ.
+
+    dQ (L, H, W); u (N, L) and history (``None``, or the ``[Q⁰, …, Qⁿ]`` that
+    ``fused_forward`` returned): recomputed here when ``None``.
+    """
+    n_labels = dQ.shape[0]
+    padded = _padded_history(history, n_labels)
+    if padded is None:
+        _, padded = _run(np.ascontiguousarray(u.T), kernels, n_iter, True, np.empty((0, 0), u.dtype))
+    n, width = padded.shape[1:]
+    typed = dQ.dtype.type
+    parts = parallel_parts() if n * width >= PARALLEL_MIN_SIZE else 1
+    (ka, bufs_a), (kb, bufs_b) = (_operands(1.0, k, width, parts, typed) for _, k in kernels)
+    (w_a, k_a), (w_b, k_b) = kernels
+    self_a, self_b = (k.self_weight if k.self_weight is not None else np.zeros(n, dQ.dtype)
+                      for k in (k_a, k_b))
+    dq = np.ascontiguousarray(dQ).reshape(n_labels, n)
+    g, da, du = (np.empty((n, width), dQ.dtype) for _ in range(3))
+    du_out = np.empty_like(dq)
+    partial = np.zeros((parts, 2))
+    if parts > 1:
+        _gradients_parallel(dq, padded, ka, bufs_a.pair, bufs_a.private, self_a, typed(w_a), kb,
+                            bufs_b.pair, bufs_b.private, self_b, typed(w_b), typed(0.5), n_iter,
+                            g, da, du, partial, du_out)
+    else:
+        _gradients_serial(dq, padded, ka, bufs_a.pair, self_a, typed(w_a), kb, bufs_b.pair, self_b,
+                          typed(w_b), typed(0.5), n_iter, g, da, du, partial, du_out)
+    return du_out.reshape(dQ.shape), float(partial[:, 0].sum()), float(partial[:, 1].sum())

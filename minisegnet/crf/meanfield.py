@@ -44,9 +44,10 @@ and ``"auto"`` (exact up to ``AUTO_EXACT_MAX_PIXELS`` pixels, lattice above).
 Two tiers (``minisegnet.backend``). The reference tier is the loop below, written with the
 kernels' ``apply`` and ``functional.softmax``: ``message(Q) = Σ_m w_m K̃_m Q`` and
 ``Q ← softmax(-U + message(Q))``; backward likewise. On the fast tier, with both kernels on
-lattices (NumPy arrays), each iteration is one fused Numba update instead
-(``_meanfield_kernels.py``: both splats, both blurs, both slices and the softmax in two
-parallel loops); this module alone makes that choice.
+lattices with nonzero weights (NumPy arrays), the whole mean field and its backward are one
+fused Numba call each instead (``_meanfield_kernels.py``: both splats, both blurs, both
+slices and the softmax, two parallel loops per iteration); this module alone makes that
+choice.
 
 Backward (CRF-as-RNN, Zheng et al. 2015): the iterations are a recurrent network, so the
 gradient runs back through them: with ``dAᵗ = Qᵗ ⊙ (dQᵗ − ⟨Qᵗ, dQᵗ⟩)`` (softmax backward),
@@ -307,13 +308,13 @@ def mean_field_gradients(dQ, cache):
     """
     _check_backward("mean_field_gradients", dQ, cache)
     xp = get_array_module(dQ)
+    fast = _fused_tier(cache.kernels, cache.n_iter, xp)
+    if fast is not None:  # the fused fast tier, as in the forward (not part of A4)
+        return MeanFieldGrads(*fast.fused_gradients(dQ, cache.unary, cache.history,
+                                                    cache.kernels, cache.n_iter))
     history = cache.history
     if history is None:  # not saved: run the iterations again
-        fast = _fused_tier(cache.kernels, cache.n_iter, xp)
-        if fast is not None:
-            history = fast.fused_history(cache.unary, cache.kernels, cache.n_iter)
-        else:
-            history = _iterate(cache.unary, cache.kernels, cache.n_iter)
+        history = _iterate(cache.unary, cache.kernels, cache.n_iter)
     # yours: du (N, L), pixel-major like history[t], and dcompat = [∂/∂w_gaussian, ∂/∂w_bilateral]
     ### BEGIN SOLUTION A4
     dq = _pixel_major(dQ)
