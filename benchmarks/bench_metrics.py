@@ -1,6 +1,9 @@
 """Benchmark minisegnet's metrics on the CPU: confusion matrix + mIoU, and panoptic quality.
 
-Two workloads, each compared with its peers in the same process:
+Two workloads, each compared with its peers in the same process, minisegnet on its default
+tier setting (``"auto"``: the fast tier of ``metrics/_fast.py``) and, in a row of its own,
+on the reference tier (``backend.use_impl("reference")``: the readable code students write;
+no target, a report only):
 
 * confusion matrix + mIoU over 50 label maps of 512 x 1024, 19 classes, 10% of the target
   pixels ignored (255), int64 labels: against a bare ``np.bincount`` floor (the minimal
@@ -34,6 +37,7 @@ H.use_repo_checkout()
 
 import numpy as np  # noqa: E402
 
+from minisegnet import backend  # noqa: E402
 from minisegnet import metrics as M  # noqa: E402
 
 torch = H.torch_or_none()
@@ -118,19 +122,32 @@ def panoptic_maps(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndar
 # --------------------------------------------------------------------------- cases
 
 
-def row_from(name: str, peer: str, timings: dict, target: float, check: str, peer_key: str) -> dict:
-    """One table row: ours against ``timings[peer_key]``, with the target ratio."""
+def row_from(name: str, peer: str, timings: dict, target: float | None, check: str,
+             peer_key: str) -> dict:
+    """One table row: ours against ``timings[peer_key]``, with the target ratio (``None``:
+    a reference-tier row, reported without a target)."""
     mini = timings["mini"]
     row = {"name": name, "peer": peer, "mini_ms": mini.median * 1e3,
            "mini_iqr": mini.iqr / mini.median, "target": target, "check": check,
-           "target_text": f"<= {target:.3g}x", "timings": timings}
+           "target_text": "none" if target is None else f"<= {target:.3g}x", "timings": timings}
     if peer_key in timings:
         theirs = timings[peer_key]
         row["peer_ms"] = theirs.median * 1e3
         row["peer_iqr"] = theirs.iqr / theirs.median
         row["ratio"] = row["mini_ms"] / row["peer_ms"]
-        row["verdict"] = "PASS" if row["ratio"] <= target else "MISS"
+        if target is not None:
+            row["verdict"] = "PASS" if row["ratio"] <= target else "MISS"
     return row
+
+
+def on_reference_tier(fn):
+    """``fn`` run with the reference tier forced."""
+
+    def run():
+        with backend.use_impl("reference"):
+            return fn()
+
+    return run
 
 
 def confusion_rows(rng: np.random.Generator) -> list[dict]:
@@ -147,8 +164,10 @@ def confusion_rows(rng: np.random.Generator) -> list[dict]:
         return np.bincount(target_kept * K + pred_kept, minlength=K * K)
 
     cm, miou = mini()
+    ref_cm, ref_miou = on_reference_tier(mini)()
     ok = np.array_equal(cm.ravel(), floor())
-    fns = {"mini": mini, "floor": floor}
+    ref_ok = np.array_equal(ref_cm.ravel(), floor()) and ref_miou == miou
+    fns = {"mini": mini, "floor": floor, "reference": on_reference_tier(mini)}
     torch_check = "unchecked"
     if multiclass_jaccard_index is not None:
         tp, tt = torch.from_numpy(pred), torch.from_numpy(target)
@@ -167,6 +186,9 @@ def confusion_rows(rng: np.random.Generator) -> list[dict]:
     if "torch" in timings:
         peer_timings["torch"] = timings["torch"]
     rows.append(row_from(name, "torchmetrics Jaccard", peer_timings, 1.0, torch_check, "torch"))
+    rows.append(row_from(f"{name}, reference tier", "np.bincount floor",
+                         {"mini": timings["reference"], "floor": timings["floor"]}, None,
+                         "ok" if ref_ok else "MISMATCH", "floor"))
     return rows
 
 
@@ -179,7 +201,11 @@ def panoptic_rows(rng: np.random.Generator) -> list[dict]:
         return M.panoptic_quality(pred, target, THINGS, STUFFS)
 
     ours = mini()
-    timings = {"mini": H.median_time(mini, ARGS.repeat, ARGS.warmup)}
+    reference = on_reference_tier(mini)
+    ref_diff = max(abs(a - b) for a, b in zip(
+        [reference()[k] for k in ("pq", "sq", "rq")], [ours[k] for k in ("pq", "sq", "rq")]))
+    timings = H.interleaved_times({"mini": mini, "reference": reference}, ARGS.repeat, ARGS.warmup,
+                                  ARGS.settle)
     check = "unchecked"
     if PanopticQuality is not None:
         tp, tt = torch.from_numpy(pred), torch.from_numpy(target)
@@ -196,7 +222,13 @@ def panoptic_rows(rng: np.random.Generator) -> list[dict]:
         print(f"  PQ {ours['pq']:.4f} SQ {ours['sq']:.4f} RQ {ours['rq']:.4f} "
               f"(torchmetrics: {', '.join(f'{v:.4f}' for v in result['value'])})", file=sys.stderr)
     name = f"panoptic quality {n}x{H_}x{W_}, {len(THINGS)} things + {len(STUFFS)} stuff"
-    return [row_from(name, "torchmetrics PQ (1 run)", timings, 1 / 3, check, "torch")]
+    rows = [row_from(name, "torchmetrics PQ (1 run)", timings, 1 / 3, check, "torch")]
+    ref_timings = {"mini": timings["reference"]}
+    if "torch" in timings:
+        ref_timings["torch"] = timings["torch"]
+    rows.append(row_from(f"{name}, reference tier", "torchmetrics PQ (1 run)", ref_timings, None,
+                         "ok" if ref_diff <= 1e-12 else f"MISMATCH ({ref_diff:.1e} vs fast)", "torch"))
+    return rows
 
 
 def main() -> int:

@@ -3,9 +3,12 @@
 - ``demo``: the main job: train MiniPSPNet on the ``context`` data set, evaluate, refine
   with the dense CRF, write a figure and the checkpoint (``minisegnet.demo.run_demo``);
 - ``ablate``: PSPNet's Table 1 on ``context`` (``minisegnet.demo.run_ablation``);
-- ``tour``: a tour of the convolution family (``minisegnet.showcase``).
+- ``tour``: a tour of the convolution family (``minisegnet.showcase``);
+- ``release``, ``check``, ``grade``: the course's assignments (``minisegnet.course``).
 
-Heavy imports happen inside the handlers, so ``--help`` is instant.
+Heavy imports happen inside the handlers, so ``--help`` is instant. In the student edition
+a function that is not written yet stops a command with one line naming it, its file and
+its assignment (``minisegnet._stubs``), not with a traceback.
 """
 
 from __future__ import annotations
@@ -100,6 +103,23 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    try:
+        return _run(args)
+    except NotImplementedError as e:
+        from ._stubs import is_stub, stub_line
+
+        if not is_stub(e):
+            raise
+        print(f"minisegnet {args.command}: {stub_line(e)}", file=sys.stderr)
+        return 1
+    except SyntaxError as e:    # a library file being written does not compile
+        name = e.filename.rsplit("/", 1)[-1] if e.filename else "a file"
+        print(f"minisegnet {args.command}: {name} does not compile (line {e.lineno}: {e.msg}): "
+              f"{e.filename}", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
     if getattr(args, "course_handler", None) is not None:  # release, check, grade
         return args.course_handler(args)
     if args.command == "tour":
@@ -127,15 +147,40 @@ def main(argv=None) -> int:
     return 0
 
 
+GRADE_LAYOUTS = """\
+SUBMISSIONS may hold, side by side:
+  <name>/              one folder per student; the graded files anywhere inside, at their
+                       package path (minisegnet/functional/conv.py) or by a unique file name
+  <name>.zip           the same, zipped (read in memory: no path in it is ever extracted)
+  Gradescope's export  "Download Submissions" of the assignment, unpacked or as its zip:
+                       assignment_<id>_export/ with submission_metadata.yml and one
+                       submission_<id>/ folder per submission (grades.csv lists submitters)
+Anything else (loose files, links, hidden entries) is skipped and listed in the summary
+with the reason. Limits per submission: 2000 entries, 24 folder levels, 1 MiB per graded
+file (UTF-8, a BOM is fine); a graded file that does not compile keeps its stub and the
+tests that need it say so.
+"""
+
+
 def _add_course_commands(commands) -> None:
     """``release``, ``check``, ``grade``: the assignments and their autograder
     (``minisegnet.course``, imported only when one of them runs)."""
     release = commands.add_parser(
         "release", help="build the student edition and the Gradescope grader bundles (instructors)",
-        description="Write DIR/student (every solution region replaced by a stub, public tests "
-                    "with recorded expected values, no hidden tests) and DIR/grader/aN (one "
-                    "Gradescope autograder per assignment).")
+        description="Write DIR/student, the edition a class receives for assignment STAGE (the "
+                    "solutions of the assignments before it filled in, its own and later "
+                    "ones stubbed; public tests with recorded expected values, no hidden "
+                    "tests; lecture notebooks with the solution's outputs; a student README), "
+                    "and DIR/grader/aN plus DIR/grader/aN.zip (one Gradescope autograder per "
+                    "assignment, ready to upload).")
     release.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    release.add_argument("--stage", default=None, metavar="aK",
+                         help="the assignment the edition is for (default: the first, a1)")
+    release.add_argument("--no-render", action="store_true",
+                         help="ship the lecture notebooks without outputs (quicker; not for "
+                              "students)")
+    release.add_argument("--no-cache", action="store_true",
+                         help="record and render afresh instead of reusing ~/.cache/minisegnet")
     release.add_argument("--source", default=None, metavar="DIR",
                          help="the solution project (default: the project around the working "
                               "directory)")
@@ -145,20 +190,27 @@ def _add_course_commands(commands) -> None:
     check = commands.add_parser(
         "check", help="run an assignment's public tests in the isolated runner, with points",
         description="The public tests of an assignment, run on this project's code in the same "
-                    "sandboxed worker as the autograder; prints a points table.")
+                    "sandboxed worker as the autograder; prints a points table. Exit status: 0 "
+                    "every public test passes, 1 some fail, 2 the tests could not run.")
     check.add_argument("assignment", help="a1, a2, ...")
     check.add_argument("--root", default=None, metavar="DIR", help="project folder")
     check.add_argument("--time-limit", type=float, default=None, metavar="S",
                        help="seconds per test (default: the assignment's)")
+    check.add_argument("--all", action="store_true",
+                       help="list every failure, one line each, the lowest-level function first")
     check.add_argument("--quiet", action="store_true", help="no details of the first failure")
     check.set_defaults(course_handler=_course("run_check"))
 
     grade = commands.add_parser(
-        "grade", help="grade a folder of submissions (one sub-folder per student)",
-        description="Grade SUBMISSIONS/<student>/ for one assignment; writes OUT/<student>/"
-                    "results.json (Gradescope's format), OUT/grades.csv and a summary.")
+        "grade", help="grade a folder of submissions (folders, zip files or Gradescope's export)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Grade every submission in SUBMISSIONS for one assignment; writes "
+                    "OUT/<name>/results.json (Gradescope's format) and log.json, OUT/grades.csv "
+                    "and OUT/summary.json|md.",
+        epilog=GRADE_LAYOUTS)
     grade.add_argument("assignment", help="a1, a2, ...")
-    grade.add_argument("submissions", metavar="SUBMISSIONS")
+    grade.add_argument("submissions", metavar="SUBMISSIONS",
+                       help="a folder of submissions (layouts below)")
     grade.add_argument("-o", "--out", required=True, metavar="OUT")
     grade.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
                        help="submissions graded in parallel (default 1)")

@@ -20,7 +20,9 @@ How the parent grades without importing student code (``grading.py``, ``plugin.p
     functions under test and return named arrays. In the grader the trusted pytest process
     (``python -I``, ``--noconftest``, plugin auto-loading off, the tests taken from the
     grader bundle) sends the probe name, plain parameters (JSON) and input arrays (``.npz``)
-    to a worker process; the worker runs the probe on the student's package and writes the
+    to a worker process; the worker runs the probe on the student's package (the module
+    named by ``assignment.json``'s ``module``, by default ``minisegnet.functional``, is what
+    a probe receives) and writes the
     outputs as ``.npz``. The parent reads them back without pickles, as fresh base
     ``ndarray`` objects (``npzio.py``), checks names, dtypes and shapes, then compares values
     with the expected outputs it computes itself. Patching NumPy, pytest or builtins, an
@@ -37,20 +39,25 @@ Expected values
     (integer hashing, exact scaling): the same bits on every machine.
 
 The worker (``sandbox.py``, ``_worker.py``)
-    ``python -I`` in a temporary folder of its own holding only the student edition's package
-    with the submitted files in place, the probes and the worker script; a scrubbed environment, its
-    own session and process group, rlimits (address space, CPU seconds, file size, open
-    files, no core dumps), all capabilities dropped when started as root, ``no_new_privs``,
-    and, where the kernel has Landlock, a ruleset that leaves it the Python installation
-    read-only, its own folder read-write, and nothing else: the grader bundle, hidden tests,
-    recordings and the solution are unreadable (they are never copied into the worker's
-    folder in the first place), TCP is closed, and it cannot signal or ptrace the grader.
-    Running as root with an interpreter others can read, it also drops to ``nobody``. Each
-    test has a wall-clock budget measured by the parent, which kills the whole process group
-    with SIGKILL when it runs out (and reaps escaped children as a subreaper); a crash, an
-    exit, a timeout or a memory error fails that test only, and a fresh worker serves the
-    next one; after a session, any process still living in the worker's folder is killed.
-    Output is drained through a pipe into a capped buffer.
+    Each submission gets a box (``sandbox.Box``): a user id of its own where the grader runs
+    as root (leased under a lock, so concurrent submissions never share one), cgroups
+    (memory, pids and CPU for all its processes together, and a kill switch) where the
+    grader may create them, and fresh mount, PID and network namespaces from util-linux
+    ``unshare`` where the kernel allows. A trusted launcher (``_worker.py``, run from the
+    grader's own copy, PID 1 of those namespaces) joins the cgroups, mounts a size-capped
+    tmpfs as a fresh home per start, makes the package folder read-only, hides the grader's
+    folders, and forks the worker, which before any submitted byte runs lowers its rlimits,
+    drops to the leased uid (no capabilities, ``no_new_privs``), installs a seccomp filter
+    (AF_UNIX sockets only) and a Landlock ruleset (the system and standard libraries and
+    the dependency folders readable, ``site-packages`` only listable, its home writable;
+    TCP, outside signals and abstract sockets closed). Inputs and outputs travel over pipes
+    as ``.npz`` bytes: the parent never opens a path the worker controls. Each test has a
+    wall-clock budget for the whole call; all start-ups of a submission share one budget; a
+    crash, an exit, a timeout or a memory error fails that test only, and a fresh worker
+    serves the next one. At the end every process of the submission is killed (cgroup,
+    namespace, uid). Where a mechanism is missing the next one down holds, and the log says
+    which (``sandbox.sandbox_summary``). ``grade`` refuses to run where an installed
+    ``minisegnet`` with solution bodies would be readable by the worker.
 
 Points
     Every test carries ``@pytest.mark.points(n)`` and is all or nothing; the public and the
@@ -68,7 +75,32 @@ The student edition's own tests
     tests run the shipped ones on the stubs. Everything else in ``tests/`` may exercise graded
     code through layers and models and stays with the instructor.
 
-Entry points: ``release.release`` (``minisegnet release``), ``grading.check_project``
-(``minisegnet check``), ``grading.grade_batch`` (``minisegnet grade``),
-``gradescope.main`` (``run_autograder``).
+Staged editions (``release.py``, ``staging.py``)
+    ``minisegnet release --stage aK`` writes the edition a class receives for aK: the
+    regions of the assignments before aK filled in (their posted solutions, markers removed),
+    the others stubbed. A stub raises ``minisegnet._stubs.NotImplementedError`` with one line
+    naming the function, its file and its assignment, which is all a notebook
+    (``_render_traceback_``), ``minisegnet`` commands and ``pytest assignments/aN`` show of
+    it. The grader bundle of aN holds the package of the aN edition, and its manifest lists
+    the functions of earlier assignments (``posted``): in a submitted file those are
+    replaced by the posted solution before grading, so an earlier mistake never costs points
+    again. A function with regions of two assignments is a release error.
+
+What the student edition reads (``notebooks.py``, ``edition.py``)
+    The lecture notebooks ship with their outputs, rendered by running each one on a solved
+    edition (the shipped files, every region filled in); the outputs of cells tagged
+    ``exercise`` or ``solution`` are left out. In that run each region's BEGIN line calls a
+    recorder, so the release also learns which assignments' code each notebook runs (its
+    "needs": the lessons index and the student README show it). The edition gets a README of
+    its own: set-up, ``minisegnet check aK``, the lessons with their needs, the assignments,
+    how to submit, what the tools do. Recordings and renderings are cached per user.
+
+``check`` (``commands.py``) never leaves a student stuck: a missing pytest is named with the
+command that installs it, a file that does not compile marks the tests with the file, line
+and reason, failures are listed lowest-level function first (``--all``: one line each), and
+the exit status is 0 (all public points), 1 (some fail) or 2 (the tests could not run).
+
+Entry points: ``release.release`` (``minisegnet release``), ``commands.run_check`` and
+``grading.check_project`` (``minisegnet check``), ``grading.grade_batch`` (``minisegnet
+grade``), ``gradescope.main`` (``run_autograder``).
 """

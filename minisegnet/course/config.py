@@ -3,12 +3,14 @@
 ``assignments/course.json``: what the student edition leaves out (``exclude`` patterns: a
 pattern with a ``/`` is anchored at the project root, one without matches any path
 component), which project tests it keeps (``project_tests``: an allow list, since every
-other test may exercise graded code or import an oracle), the grader's pip requirements and
-default limits.
+other test may exercise graded code or import an oracle), which notebooks the release
+renders (``render``: glob patterns, default ``notebooks/*.ipynb``), the grader's pip
+requirements and default limits.
 
 ``assignments/aN/assignment.json``: ``id``, ``title``, ``files`` (what students submit),
 ``extra_files`` (marked files they may leave alone), ``points`` (``public`` and ``hidden``
-totals the tests' ``points`` markers must add up to), ``limits`` and ``notebook``.
+totals the tests' ``points`` markers must add up to), ``limits``, ``notebook``, and
+``module``: the library module the probes receive (default ``minisegnet.functional``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Course", "Assignment", "load_course", "excluded", "ConfigError"]
+__all__ = ["Course", "Assignment", "load_course", "excluded", "ConfigError", "DEFAULT_MODULE",
+           "assignment_module"]
+
+DEFAULT_MODULE = "minisegnet.functional"
 
 
 class ConfigError(ValueError):
@@ -35,6 +40,7 @@ class Assignment:
     points: dict
     limits: dict
     notebook: str | None
+    module: str = DEFAULT_MODULE
 
     @property
     def tag(self) -> str:
@@ -49,6 +55,7 @@ class Course:
     requirements: list
     limits: dict
     assignments: dict = field(default_factory=dict)
+    render: list = field(default_factory=lambda: ["notebooks/*.ipynb"])
 
     def assignment(self, name: str) -> Assignment:
         key = name.lower()
@@ -74,6 +81,8 @@ def load_course(root) -> Course:
     grader = raw.get("grader", {})
     course = Course(root, list(edition.get("exclude", [])), list(edition.get("project_tests", [])),
                     list(grader.get("requirements", [])), dict(grader.get("limits", {})))
+    if "render" in edition:
+        course.render = list(edition["render"])
     for path in sorted((root / "assignments").glob("*/assignment.json")):
         a = _read_json(path)
         folder = path.parent
@@ -85,8 +94,26 @@ def load_course(root) -> Course:
                 raise ConfigError(f"{path}: missing {key!r}")
         course.assignments[ident] = Assignment(
             ident, a.get("title", ident), folder, list(a["files"]), list(a.get("extra_files", [])),
-            dict(a["points"]), dict(course.limits, **a.get("limits", {})), a.get("notebook"))
+            dict(a["points"]), dict(course.limits, **a.get("limits", {})), a.get("notebook"),
+            _module(path, a.get("module", DEFAULT_MODULE)))
     return course
+
+
+def _module(path, name) -> str:
+    if not isinstance(name, str) or not all(part.isidentifier() for part in name.split(".")):
+        raise ConfigError(f"{path}: 'module' must be a dotted module name, got {name!r}")
+    return name
+
+
+def assignment_module(folder) -> str:
+    """The module an assignment's probes receive, from its ``assignment.json`` alone (the
+    grader bundle has no ``course.json``)."""
+    path = Path(folder) / "assignment.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return DEFAULT_MODULE
+    return _module(path, raw.get("module", DEFAULT_MODULE))
 
 
 def excluded(rel: str, patterns) -> bool:

@@ -5,7 +5,9 @@ as an error of the test suite), and carries a ``category`` the results show:
 ``wrong`` (a value, dtype or shape differs), ``not implemented``, ``error`` (an exception
 in the student's code), ``import`` (the package does not import), ``exit`` (the code exited
 the worker), ``crash`` (the worker died: a signal, a segfault), ``timeout``, ``memory``,
-``output`` (an answer that is not a plain array of numbers), ``grader`` (our side).
+``output`` (an answer that is not a plain array of numbers), ``disk`` (more files than the
+disk limit), ``grader`` (our side). The results add ``stub`` for a failure whose cause is a
+graded file that kept its stub (not submitted, not UTF-8, did not compile).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ and hidden tests and writes ``/autograder/results/results.json`` in Gradescope's
 with a generic message for hidden ones). The file is written last, atomically, by this
 trusted process, so whatever the submission wrote before is replaced. The console output
 (instructor-only: ``stdout_visibility`` is ``hidden``) shows the sandbox in force and the
-points table.
+points table. The grader refuses to grade (every test 0, the reason in the output) when
+the image holds an importable ``minisegnet`` with solution bodies that the worker could read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import argparse
 import json
 from pathlib import Path
 
-from .grading import Bundle, build_results, grade_submission, points_table, write_json
+from .grading import (
+    Bundle,
+    build_results,
+    ensure_no_readable_solution,
+    grade_submission,
+    points_table,
+    write_json,
+)
 
 __all__ = ["main"]
 
@@ -31,8 +39,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     bundle = Bundle.load(args.bundle)
     try:
+        ensure_no_readable_solution()
         results, log = grade_submission(bundle, Path(args.submission), hidden=not args.public_only)
-    except Exception as e:  # still write a results.json with every test at 0
+    except Exception as e:  # still write a results.json with every test at 0 (and say why)
         results = build_results(bundle, None, not args.public_only, [f"grader error: {e!r}"], 0.0)
         log = {"error": repr(e)}
     write_json(Path(args.results), results)

@@ -2,22 +2,29 @@
 
 For every submission the trusted parent (this module)
 
-1. takes only the files the assignment marks as gradable from the submission folder
-   (by path, or by unique file name), each a plain UTF-8 file below 1 MiB that compiles;
-   anything else (``conftest.py``, ``pytest.ini``, ``sitecustomize.py``, ``pytest_*.py``,
-   a fake ``results.json``) is ignored and listed in the output;
-2. builds a private temporary folder: the student edition's package with those files in
-   place, the probes and the worker script (``sandbox.prepare_worker_folder``), and a copy
-   of this course package for the trusted pytest process;
+1. takes only the files the assignment marks as gradable from the submission (a folder,
+   a zip, a folder of Gradescope's export: ``collect.py``), by path or by unique file name,
+   each a plain UTF-8 file below 1 MiB (a BOM is fine) that compiles; anything else
+   (``conftest.py``, ``pytest.ini``, ``sitecustomize.py``, ``pytest_*.py``, a fake
+   ``results.json``) is ignored and listed in the output, and a graded file that does not
+   compile keeps its stub, which every test that needs it names as the cause;
+2. builds a private temporary folder with the student edition's package, those files in
+   place and the probes (``sandbox.prepare_worker_folder``), a copy of this course package
+   for the trusted pytest process, and the submission's box (``box.Box``: a uid of its
+   own, cgroups, namespaces);
 3. runs pytest on the *trusted* tests (from the grader bundle, never from the submission)
    in a fresh ``python -I`` process with ``--noconftest``, plugin auto-loading disabled and
-   only this package's plugin, which starts the confined worker;
-4. maps the plugin's report onto the manifest: every manifest test appears exactly once,
-   with its points if it passed and 0 otherwise, including tests that errored, crashed,
-   timed out or never ran; the score is the sum and the maximum is the manifest total.
+   only this package's plugin, which starts the confined worker in that box;
+4. kills whatever of the submission still runs, and maps the plugin's report onto the
+   manifest: every manifest test appears exactly once, with its points if it passed and 0
+   otherwise, including tests that errored, crashed, timed out or never ran; the score is
+   the sum and the maximum is the manifest total.
 
-Batch grading runs submissions in parallel (``jobs``), each in its own pytest process, and
-writes ``OUT/<student>/results.json`` (Gradescope's format), ``grades.csv`` and a summary.
+Batch grading refuses to start where an installed ``minisegnet`` with solution bodies
+would be readable by the worker, runs submissions in parallel (``jobs``), each in its own
+pytest process and box, and writes ``OUT/<name>/results.json`` (Gradescope's format) and
+``log.json`` (the sandbox in force, every failure's message), ``grades.csv`` (cells that
+cannot be formulas) and a summary that lists every skipped entry of the folder.
 """
 
 from __future__ import annotations
@@ -37,13 +44,23 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sandbox import DEFAULT_LIMITS, kill_leftovers, prepare_worker_folder, sandbox_summary
+from .collect import collect_submission as collect
+from .collect import escape_text, find_submissions
+from .errors import GraderError
+from .sandbox import (
+    DEFAULT_LIMITS,
+    Box,
+    kill_leftovers,
+    prepare_worker_folder,
+    sandbox_summary,
+    solution_exposure,
+)
+from .staging import use_posted
 
 __all__ = ["Bundle", "grade_submission", "grade_batch", "check_project", "run_session",
-           "collect_submission", "to_gradescope"]
+           "collect_submission", "to_gradescope", "GradingRefused", "ensure_no_readable_solution"]
 
 COURSE_PACKAGE = "_msn_course"
-MAX_FILE_BYTES = 1 << 20
 _BOOT = (
     "import sys, json\n"
     "sys.dont_write_bytecode = True\n"
@@ -74,6 +91,7 @@ def _trusted_env(home: Path) -> dict:
         "NUMBA_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": str(home),
+        "MINISEGNET_IMPL": "reference",  # expected values from the tier students write
     }
     return env
 
@@ -190,66 +208,10 @@ class Bundle:
 
 
 def collect_submission(folder, accepted, required=()):
-    """``(overlay {rel path: bytes}, notes)`` from a submission folder; never raises."""
-    folder = Path(folder)
-    notes, overlay, found = [], {}, {}
-    files = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", ".git"))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            files.append(path.relative_to(folder).as_posix())
-            if len(files) > 2000:
-                notes.append("more than 2000 files in the submission: the rest were not read")
-                break
-    by_name = {}
-    for rel in files:
-        by_name.setdefault(rel.rsplit("/", 1)[-1], []).append(rel)
-    for target in accepted:
-        rel = target if target in files else None
-        if rel is None:
-            candidates = by_name.get(target.rsplit("/", 1)[-1], [])
-            if len(candidates) > 1:
-                notes.append(f"{len(candidates)} files named {Path(target).name}; put the one "
-                             f"to grade at {target}: none was used")
-                continue
-            rel = candidates[0] if candidates else None
-        if rel is None:
-            continue
-        found[rel] = target
-        path = folder / rel
-        try:
-            info = path.lstat()
-        except OSError:
-            continue
-        if not path.is_file() or path.is_symlink():
-            notes.append(f"{rel} is not a regular file: not used")
-            continue
-        if info.st_size > MAX_FILE_BYTES:
-            notes.append(f"{rel} is larger than {MAX_FILE_BYTES // 1024} KiB: not used")
-            continue
-        content = path.read_bytes()
-        try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError as e:
-            notes.append(f"{rel} is not UTF-8 text (byte {e.start}): not used, the stub stays")
-            continue
-        try:
-            compile(text, target, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as e:
-            line = getattr(e, "lineno", None)
-            notes.append(f"{rel} does not compile (line {line}: {getattr(e, 'msg', e)}): not "
-                         f"used, the stub stays")
-            continue
-        overlay[target] = content
-    for target in required:
-        if target not in overlay and target not in found.values():
-            notes.append(f"missing {target}: the tests of its functions score 0")
-    ignored = sorted(rel for rel in files if rel not in found)
-    if ignored:
-        shown = ", ".join(ignored[:12]) + (" ..." if len(ignored) > 12 else "")
-        notes.append(f"ignored (not gradable files): {shown}")
-    return overlay, notes
+    """``(overlay {rel path: bytes}, notes)`` from a submission folder; never raises
+    (``collect.collect_submission`` has the details, and which files kept their stub)."""
+    found = collect(folder, accepted, required)
+    return found.overlay, found.notes
 
 
 # ---------------------------------------------------------------- one submission
@@ -260,19 +222,40 @@ _CATEGORY_WORDS = {
     "import": "the package does not import", "exit": "the code exited", "crash": "crash",
     "timeout": "time limit", "memory": "memory limit", "output": "unreadable output",
     "grader": "grader error", "missing": "did not run", "skipped": "skipped",
+    "disk": "disk limit", "stub": "this test ran the stub",
 }
 
 
-def _test_output(test, entry):
+def _stub_cause(entry, stubbed):
+    """``"conv.py did not compile (line 178: ...): this test ran the stub"`` when the
+    failure comes from a graded file that kept its stub, else ``None``."""
+    if not stubbed or entry is None or entry.get("outcome") == "passed" or \
+            entry.get("category") not in ("not implemented", "error", "wrong", "output"):
+        return None
+    text = f"{entry.get('detail') or ''}\n{entry.get('message') or ''}"
+    for target, why in sorted(stubbed.items()):
+        if f'"{target}"' in text or (entry.get("category") == "not implemented"
+                                     and len(stubbed) == 1 and "NotImplementedError" in text
+                                     and target.rsplit("/", 1)[-1] in text):
+            return f"{target.rsplit('/', 1)[-1]} {why}: this test ran the stub"
+    return None
+
+
+def _test_output(test, entry, stubbed=None):
+    cause = _stub_cause(entry, stubbed)
     if test["kind"] != "public":
         if entry and entry.get("outcome") == "passed":
             return "Hidden test: passed."
+        if cause:
+            return f"Hidden test: failed ({cause.split(' (')[0]}: this test ran the stub)."
         category = (entry or {}).get("category") or "missing"
         return f"Hidden test: failed ({_CATEGORY_WORDS.get(category, category)})."
     if entry is None:
         return "This test did not run (the grader stopped early or the test was not collected)."
     if entry["outcome"] == "passed":
         text = "Passed."
+    elif cause:
+        text = cause + f" ({entry.get('message') or 'NotImplementedError'})."
     else:
         text = entry.get("message") or "Failed."
         detail = entry.get("detail")
@@ -283,7 +266,8 @@ def _test_output(test, entry):
     return _normalise(text)[:8000]
 
 
-def build_results(bundle: Bundle, report, hidden: bool, notes, seconds: float, console=""):
+def build_results(bundle: Bundle, report, hidden: bool, notes, seconds: float, console="",
+                  stubbed=None, submitters=""):
     """The Gradescope ``results.json`` body for one submission."""
     entries = (report or {}).get("tests", {})
     tests, score, total = [], 0, 0
@@ -294,30 +278,36 @@ def build_results(bundle: Bundle, report, hidden: bool, notes, seconds: float, c
         total += points
         score += points if passed else 0
         category = "passed" if passed else ((entry or {}).get("category") or "missing")
+        if not passed and _stub_cause(entry, stubbed):
+            category = "stub"
         tests.append({
             "name": test["name"],
             "number": test["number"],
             "score": points if passed else 0,
             "max_score": points,
             "status": "passed" if passed else "failed",
-            "output": _test_output(test, entry),
+            "output": _test_output(test, entry, stubbed),
             "visibility": test["visibility"],
             "tags": [test["kind"], category],
         })
+    notes = [escape_text(n, 1000) for n in notes]
     lines = [f"{bundle.manifest.get('title', bundle.assignment)}: {score:g} / {total:g} points"
              + ("" if hidden else " (public tests only)")]
     if report is None:
         lines.append("The grader could not run the tests; every test scores 0. Please contact "
                      "the course staff.")
     lines += [f"- {n}" for n in notes]
+    extra = {"assignment": bundle.assignment, "max_score": total, "hidden_included": bool(hidden),
+             "notes": notes}
+    if submitters:
+        extra["submitters"] = submitters
     return {
         "score": score,
         "execution_time": round(seconds, 2),
         "output": _normalise("\n".join(lines)),
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"assignment": bundle.assignment, "max_score": total,
-                       "hidden_included": bool(hidden)},
+        "extra_data": extra,
     }
 
 
@@ -329,44 +319,60 @@ def _session_timeout(bundle, hidden, limits):
 
 
 def grade_submission(bundle: Bundle, submission, *, hidden=True, limits=None, overlay=None,
-                     notes=None, landlock=True):
-    """Grade one submission folder; returns ``(results, log)`` and never raises for the
-    submission's sake. ``overlay``/``notes`` replace the folder when given (``check``)."""
+                     notes=None, landlock=True, submitters=""):
+    """Grade one submission (a folder, or a source from ``collect.find_submissions``);
+    returns ``(results, log)`` and never raises for the submission's sake.
+    ``overlay``/``notes`` replace the folder when given (``check``)."""
     started = time.monotonic()
     merged = dict(DEFAULT_LIMITS)
     merged.update(bundle.manifest.get("limits", {}))
     merged.update(limits or {})
     limits = merged
+    stubbed = {}
     if overlay is None:
-        overlay, notes = collect_submission(submission, bundle.manifest.get("marked_files", []),
-                                            bundle.manifest.get("files", []))
+        found = collect(submission, bundle.manifest.get("marked_files", []),
+                        bundle.manifest.get("files", []))
+        overlay, notes, stubbed = found.overlay, found.notes, found.stubbed
+    overlay, posted = use_posted(overlay, bundle.student_package, bundle.manifest.get("posted"))
+    notes = list(notes or []) + posted
     tmp = Path(tempfile.mkdtemp(prefix="msn-grade-"))      # trusted: report, course copy
-    work = Path(tempfile.mkdtemp(prefix="msn-worker-"))    # the only folder the worker sees
-    report, console = None, ""
+    work = Path(tempfile.mkdtemp(prefix="msn-worker-"))    # the worker's package and homes
+    report, console, box = None, "", None
     try:
+        hide = sorted({str(p) for p in (tmp, bundle.assignment_dir, bundle.live_path,
+                                        bundle.course_src) if p is not None})
+        box = Box.create(limits, hide=hide)
         worker = prepare_worker_folder(work, bundle.student_package, bundle.probes, overlay)
         tests_dir = bundle.assignment_dir / "tests"
         paths = [tests_dir / "public"] + ([tests_dir / "hidden"] if hidden else [])
         paths = [p for p in paths if p.is_dir()]
         report, console = run_session(
             tmp, bundle.assignment_dir, paths, worker_dir=worker, replay=bundle.recording,
-            live_path=bundle.live_path, limits=limits, landlock=landlock,
-            timeout=_session_timeout(bundle, hidden, limits), course_src=bundle.course_src)
+            live_path=bundle.live_path, limits=dict(limits, box=box.describe()),
+            landlock=landlock, timeout=_session_timeout(bundle, hidden, limits),
+            course_src=bundle.course_src)
     except Exception as e:  # a grader fault must not stop a batch
         console += f"\n[grader] {type(e).__name__}: {e}"
     finally:
+        if box is not None:
+            box.close()           # every process of the submission, whatever pytest did
         kill_leftovers(work)
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     if bundle.manifest.get("tests") is None:  # check on a project: the collected tests
         bundle.manifest["tests"] = _manifest_from_collection((report or {}).get("collected", []))
     seconds = time.monotonic() - started
-    results = build_results(bundle, report, hidden, notes or [], seconds)
-    log = {"sandbox": sandbox_summary((report or {}).get("sandbox")),
+    results = build_results(bundle, report, hidden, notes or [], seconds, stubbed=stubbed,
+                            submitters=submitters)
+    tests = (report or {}).get("tests", {})
+    log = {"sandbox": sandbox_summary((report or {}).get("sandbox"),
+                                      box.describe() if box is not None else None),
            "worker_starts": (report or {}).get("worker_starts"),
-           "seconds": {k: v.get("seconds") for k, v in (report or {}).get("tests", {}).items()},
-           "details": {k: v.get("detail") for k, v in (report or {}).get("tests", {}).items()
-                       if v.get("detail")},
+           "seconds": {k: v.get("seconds") for k, v in tests.items()},
+           "failures": {k: v.get("message") for k, v in tests.items()
+                        if v.get("outcome") != "passed"},
+           "details": {k: v.get("detail") for k, v in tests.items() if v.get("detail")},
+           "stubbed": stubbed,
            "console": console[-20000:]}
     return results, log
 
@@ -401,37 +407,69 @@ def _split_scores(results):
     return public, public_max, hidden, hidden_max
 
 
+class GradingRefused(GraderError):
+    """The grader will not grade here (the message says why and what to do)."""
+
+
+def ensure_no_readable_solution(landlock=True) -> list:
+    """Refuse (``GradingRefused``) when a ``minisegnet`` with solution bodies outside the
+    bundle is importable by the worker's interpreter and nothing keeps the worker from
+    reading it; returns the ones Landlock hides (for the log)."""
+    readable, hidden = solution_exposure(landlock)
+    if readable:
+        raise GradingRefused(
+            "refusing to grade: a minisegnet package with solution bodies is installed where "
+            f"the worker's Python finds it ({', '.join(readable)}; e.g. the grader installed "
+            "with `pip install .`), and this machine cannot keep submitted code from reading "
+            "it (no Landlock). Grade from a Python environment without it (`pip uninstall "
+            "minisegnet`, or a virtual environment with only the grader's requirements) and "
+            "run `python -m minisegnet grade ...` from the project folder.")
+    return hidden
+
+
+def _csv_cell(value) -> str:
+    """A spreadsheet cell that cannot be a formula (OWASP: quote a leading = + - @ tab CR)."""
+    text = escape_text(value, 4000)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _md_cell(value) -> str:
+    return escape_text(value, 200).replace("|", "\\|")
+
+
 def grade_batch(bundle: Bundle, submissions, out, *, jobs=1, hidden=False, limits=None,
                 progress=True, landlock=True):
-    """Grade every folder in ``submissions``; write results, ``grades.csv`` and a summary."""
+    """Grade every submission in the folder ``submissions`` (see ``collect.py`` for the
+    layouts); write results, ``grades.csv`` and a summary that lists skipped entries."""
     submissions, out = Path(submissions), Path(out)
+    hidden_solutions = ensure_no_readable_solution(landlock)
     out.mkdir(parents=True, exist_ok=True)
-    students = sorted(p.name for p in submissions.iterdir()
-                      if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    found, skipped = find_submissions(submissions)
     rows = {}
 
-    def one(student):
+    def one(sub):
         try:
-            results, log = grade_submission(bundle, submissions / student, hidden=hidden,
-                                            limits=limits, landlock=landlock)
+            results, log = grade_submission(bundle, sub.source, hidden=hidden, limits=limits,
+                                            landlock=landlock, submitters=sub.submitters)
         except Exception as e:
-            results = build_results(bundle, None, hidden, [f"grader error: {e}"], 0.0)
+            results = build_results(bundle, None, hidden, [f"grader error: {e}"], 0.0,
+                                    submitters=sub.submitters)
             log = {"error": repr(e)}
-        write_json(out / student / "results.json", results)
-        write_json(out / student / "log.json", log)
-        return student, results
+        write_json(out / sub.name / "results.json", results)
+        write_json(out / sub.name / "log.json", log)
+        return sub.name, results
 
     bar = None
     if progress:
         try:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(students), desc=f"grading {bundle.assignment}", unit="submission",
+            bar = tqdm(total=len(found), desc=f"grading {bundle.assignment}", unit="submission",
                        file=sys.stderr)
         except ImportError:
             bar = None
     with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:
-        futures = [pool.submit(one, s) for s in students]
+        futures = [pool.submit(one, s) for s in found]
         for future in as_completed(futures):
             student, results = future.result()
             rows[student] = results
@@ -440,23 +478,24 @@ def grade_batch(bundle: Bundle, submissions, out, *, jobs=1, hidden=False, limit
                 bar.set_postfix_str(f"{student}: {results['score']:g}")
     if bar is not None:
         bar.close()
-    return _write_summary(bundle, rows, out, hidden)
+    return _write_summary(bundle, rows, out, hidden, skipped, hidden_solutions)
 
 
-def _write_summary(bundle, rows, out, hidden):
+def _write_summary(bundle, rows, out, hidden, skipped=(), hidden_solutions=()):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", "score", "max_score", "public", "public_max", "hidden",
-                     "hidden_max", "passed", "failed", "notes"])
+                     "hidden_max", "passed", "failed", "submitters", "notes"])
     per_test, scores = {}, []
     for student in sorted(rows):
         results = rows[student]
         public, public_max, hid, hid_max = _split_scores(results)
         passed = sum(t["status"] == "passed" for t in results["tests"])
-        notes = [line[2:] for line in results["output"].splitlines()[1:] if line.startswith("- ")]
-        writer.writerow([student, f"{results['score']:g}", f"{results['extra_data']['max_score']:g}",
+        extra = results.get("extra_data", {})
+        writer.writerow([_csv_cell(student), f"{results['score']:g}", f"{extra['max_score']:g}",
                          f"{public:g}", f"{public_max:g}", f"{hid:g}", f"{hid_max:g}", passed,
-                         len(results["tests"]) - passed, "; ".join(notes)])
+                         len(results["tests"]) - passed, _csv_cell(extra.get("submitters", "")),
+                         _csv_cell("; ".join(extra.get("notes", [])))])
         scores.append(results["score"])
         for t in results["tests"]:
             slot = per_test.setdefault(t["number"], {"name": t["name"], "passed": 0, "failed": 0})
@@ -471,6 +510,8 @@ def _write_summary(bundle, rows, out, hidden):
         "mean": round(statistics.fmean(scores), 3) if scores else None,
         "median": statistics.median(scores) if scores else None,
         "full_marks": sum(s == total for s in scores),
+        "skipped": [{"entry": name, "why": why} for name, why in skipped],
+        "solutions_hidden_from_workers": list(hidden_solutions),
         "tests": dict(sorted(per_test.items(), key=lambda kv: [int(x) for x in kv[0].split(".")])),
     }
     write_json(out / "summary.json", summary)
@@ -479,14 +520,17 @@ def _write_summary(bundle, rows, out, hidden):
              "| student | score | public | hidden |", "|---|---:|---:|---:|"]
     for student in sorted(rows):
         public, public_max, hid, hid_max = _split_scores(rows[student])
-        lines.append(f"| {student} | {rows[student]['score']:g} / {total:g} | {public:g} / "
-                     f"{public_max:g} | {hid:g} / {hid_max:g} |")
+        lines.append(f"| {_md_cell(student)} | {rows[student]['score']:g} / {total:g} | "
+                     f"{public:g} / {public_max:g} | {hid:g} / {hid_max:g} |")
     if scores:
         lines += ["", f"mean {summary['mean']:g}, median {summary['median']:g}, full marks "
                       f"{summary['full_marks']} of {len(rows)}"]
+    if skipped:
+        lines += ["", f"Skipped {len(skipped)} entries of the submissions folder:"]
+        lines += [f"- {_md_cell(name)}: {why}" for name, why in skipped]
     lines += ["", "| test | name | passed | failed |", "|---|---|---:|---:|"]
     for number, slot in summary["tests"].items():
-        lines.append(f"| {number} | {slot['name']} | {slot['passed']} | {slot['failed']} |")
+        lines.append(f"| {number} | {_md_cell(slot['name'])} | {slot['passed']} | {slot['failed']} |")
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return summary
 

@@ -20,7 +20,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["write_npz", "read_npz", "NpzError", "ALLOWED_KINDS"]
+__all__ = ["write_npz", "read_npz", "npz_bytes", "read_npz_bytes", "NpzError", "ALLOWED_KINDS"]
 
 ALLOWED_KINDS = "biufc"          # bool, signed/unsigned int, float, complex
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -36,8 +36,16 @@ def _check_name(name: str) -> None:
         raise NpzError(f"bad array name {name!r}")
 
 
+def npz_bytes(arrays: dict) -> bytes:
+    """``{name: array}`` as the bytes of an uncompressed ``.npz`` (what ``write_npz`` writes)."""
+    buffer = io.BytesIO()
+    write_npz(buffer, arrays)
+    return buffer.getvalue()
+
+
 def write_npz(path, arrays: dict) -> None:
-    """Write ``{name: array}`` as an uncompressed ``.npz``, deterministically, without pickles."""
+    """Write ``{name: array}`` as an uncompressed ``.npz``, deterministically, without
+    pickles (``path``: a file name or a binary stream)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         for name in sorted(arrays):
             _check_name(name)
@@ -105,12 +113,21 @@ def _read_member(name, blob):
 
 
 def read_npz(path, max_bytes: int = 256 << 20, max_arrays: int = 64) -> dict:
-    """Read an untrusted ``.npz`` into ``{name: ndarray}``; ``NpzError`` on anything odd."""
+    """Read an untrusted ``.npz`` file into ``{name: ndarray}``; ``NpzError`` on anything
+    odd (a link, a FIFO, a device, a file over ``max_bytes``)."""
     data = _open_plain_file(path, max_bytes)
+    return read_npz_bytes(data, max_bytes, max_arrays, os.path.basename(path))
+
+
+def read_npz_bytes(data: bytes, max_bytes: int = 256 << 20, max_arrays: int = 64,
+                   what: str = "the reply") -> dict:
+    """Read untrusted ``.npz`` bytes (a worker's reply) into ``{name: ndarray}``."""
+    if len(data) > max_bytes:
+        raise NpzError(f"{what} is {len(data)} bytes, over the {max_bytes}-byte limit")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as e:
-        raise NpzError(f"{os.path.basename(path)} is not a zip file ({e})") from None
+    except (zipfile.BadZipFile, ValueError) as e:
+        raise NpzError(f"{what} is not a zip file ({e})") from None
     infos = archive.infolist()
     if len(infos) > max_arrays:
         raise NpzError(f"{len(infos)} arrays, more than {max_arrays}")

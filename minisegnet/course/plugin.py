@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from . import harness
+from .config import assignment_module
 from .errors import GraderError, StudentFailure
 from .harness import check, data, expected, student  # noqa: F401  (fixtures)
 
@@ -50,16 +51,17 @@ def pytest_configure(config):
     if folder is None:
         return
     limits = json.loads(config.getoption("--course-limits"))
+    module = assignment_module(folder)   # the library module the probes receive
     worker = None
     if config.getoption("--course-worker"):
         from .sandbox import Worker
 
         worker = Worker(config.getoption("--course-worker"), limits,
-                        landlock=not config.getoption("--course-no-landlock"))
+                        landlock=not config.getoption("--course-no-landlock"), module=module)
     state = harness.State(folder, worker=worker, recording=config.getoption("--course-replay"),
                           record=config.getoption("--course-record"),
                           live=bool(config.getoption("--course-live")),
-                          time_s=limits.get("time_s", 10.0))
+                          time_s=limits.get("time_s", 10.0), module=module)
     harness.configure(state)
     config._course_state = state
 

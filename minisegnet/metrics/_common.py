@@ -81,7 +81,6 @@ def clamped_index(xp, labels, top):
     return labels.astype(xp.intp)
 
 
-
 def bincount(xp, x, minlength: int, weights=None):
     """``xp.bincount(x, weights, minlength)`` that also takes an empty ``x`` on CuPy.
 
@@ -99,3 +98,53 @@ def equal_scalar(xp, a, value: int):
     if not info.min <= value <= info.max:
         return xp.zeros(a.shape, dtype=bool)
     return a == value
+
+
+def outside(xp, a, k: int):
+    """``(a < 0) | (a >= k)`` element-wise for an integer array and ``k >= 1``, without
+    comparing against a bound the dtype cannot hold (``uint8 >= 300`` is all False)."""
+    info = np.iinfo(a.dtype)
+    out = a >= k if k <= info.max else xp.zeros(a.shape, dtype=bool)
+    return out | (a < 0) if info.min < 0 else out
+
+
+def within(a, k: int) -> bool:
+    """Whether every entry of the integer array ``a`` is in ``[0, k)`` (True when empty)."""
+    return a.size == 0 or (int(a.min()) >= 0 and int(a.max()) < k)
+
+
+def check_confusion_labels(fn: str, xp, pred, target, k: int, ignore_index) -> None:
+    """The label rules of ``confusion_matrix`` on flat ``pred``, ``target``; raises or returns.
+
+    Target labels must be in ``[0, K)`` or ``ignore_index``; predicted labels in ``[0, K)``,
+    or ``ignore_index`` where the target is ignored. The error is decided here, for both
+    tiers, so that it never depends on how the pixels were split: a bad target label
+    first (the first in flat order), then a bad predicted label (likewise), then a
+    prediction of ``ignore_index`` on counted pixels. (Two reductions per array when every
+    label is in ``[0, K)``; masks only otherwise.)
+    """
+    if within(target, k) and within(pred, k):
+        return
+    ignored = (equal_scalar(xp, target, ignore_index) if ignore_index is not None
+               else xp.zeros(target.shape, dtype=bool))
+    bad = outside(xp, target, k) & ~ignored
+    if bool(bad.any()):
+        also = f" or the ignore_index {ignore_index}" if ignore_index is not None else ""
+        raise ValueError(f"{fn}: target labels must be in [0, {k}){also}, got label "
+                         f"{int(target[bad][0])}")
+    if within(pred, k):
+        return
+    out = outside(xp, pred, k)
+    names_ignore = (equal_scalar(xp, pred, ignore_index) if ignore_index is not None
+                    else xp.zeros(pred.shape, dtype=bool))
+    bad = out & ~names_ignore
+    if bool(bad.any()):
+        also = (f" (or the ignore_index {ignore_index} where the target is ignored)"
+                if ignore_index is not None else "")
+        raise ValueError(f"{fn}: pred labels must be in [0, {k}){also}, got label "
+                         f"{int(pred[bad][0])}")
+    on_counted = int((out & ~ignored).sum())
+    if on_counted:
+        raise ValueError(
+            f"{fn}: pred holds the ignore_index {ignore_index} at {on_counted} pixels whose "
+            f"target is a class in [0, {k}); a prediction must name a class there")

@@ -11,7 +11,9 @@ pixels per class):
   frequency-weighted IoU ``Σ_c (Σ_j cm[c, j] / Σ cm) · IoU_c``.
 
 The matrix is one ``bincount`` of the pair code ``target · K + pred``: one pass over the
-pixels, no loop over pixels or classes. Lesson: ``lessons/01-task-and-measures.md``.
+pixels, no loop over pixels or classes. That is the reference tier, below; the fast tier
+(``metrics/_fast.py``, chosen by ``minisegnet.backend``) counts the same codes in cache-sized
+chunks. Lesson: ``lessons/01-task-and-measures.md``.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from __future__ import annotations
 import math
 
 from .._checks import check_int
-from ..backend import get_array_module
+from ..backend import fast_tier, get_array_module
 from ._common import (
     as_float,
     bincount,
     check_confusion,
+    check_confusion_labels,
     check_optional_int,
     check_pair,
-    equal_scalar,
     nanmean,
 )
 
@@ -41,15 +43,9 @@ __all__ = [
     "class_frequency",
 ]
 
-# Pixels per bincount on the CPU. The pair codes of a chunk (2 MiB of int64) stay in cache
-# instead of making a fresh array as big as the whole batch: the count then runs at about
-# the speed of a bare ``np.bincount`` on pre-masked arrays, checks and ignore handling
-# included. CuPy takes the whole array in one go (one kernel per step).
-_CHUNK = 1 << 18
-
-# Largest table (rows x (K + 1) bins) for which ignored target pixels are counted in their
-# own rows (row ``ignore_index``) and thrown away afterwards, instead of being masked.
-_DUMP_ROWS_LIMIT = 1 << 16
+# Inputs of at least this many pixels take the fast tier (``metrics/_fast.py``: a chunked
+# counter that never builds the masked copies) where it is shipped; smaller ones gain nothing.
+_FAST_PIXELS = 1 << 16
 
 
 def confusion_matrix(pred, target, num_classes, ignore_index=255):
@@ -59,105 +55,29 @@ def confusion_matrix(pred, target, num_classes, ignore_index=255):
 
     pred, target: integer arrays of one shape, any number of dims (e.g. ``(N, H, W)``).
     num_classes: ``K >= 1``. ignore_index: int or ``None``; target pixels equal to it are
-    not counted. Target labels must be in ``[0, K)`` or ``ignore_index``; predicted labels
-    must be in ``[0, K)``, except that ``pred`` may also hold ``ignore_index`` where the
-    target is ignored (a common way to copy the ignore mask onto a prediction).
+    not counted (it may also be a class id, e.g. 0 for "unlabelled"). Target labels must be
+    in ``[0, K)`` or ``ignore_index``; predicted labels must be in ``[0, K)``, except that
+    ``pred`` may also hold ``ignore_index`` where the target is ignored (a common way to copy
+    the ignore mask onto a prediction). A bad label is a ``ValueError`` naming it.
     Returns ``cm``: ``(K, K)`` int64, rows = target class, columns = predicted class, on
     the inputs' device. Lesson 01 (``lessons/01-task-and-measures.md``).
     """
     fn = "confusion_matrix"
     xp = check_pair(fn, pred, target)
     k = check_int(fn, "num_classes", num_classes, minimum=1)
-    ign = check_optional_int(fn, "ignore_index", ignore_index)
-    return _confusion(xp, pred.reshape(-1), target.reshape(-1), k, ign, fn)
-
-
-def _confusion(xp, pred, target, k, ign, fn):
-    """``confusion_matrix`` on flat, checked arrays: chunked on the CPU, whole on the GPU.
-
-    The labels are checked chunk by chunk just before each chunk is counted, and the
-    counts are summed into a local table that is returned only when every chunk passed:
-    a bad label raises and nothing is returned or kept.
-    """
+    ignore_index = check_optional_int(fn, "ignore_index", ignore_index)
+    pred, target = pred.reshape(-1), target.reshape(-1)
+    fast = fast_tier(xp, "minisegnet.metrics._fast", cpu_only=True,
+                     worthwhile=pred.size >= _FAST_PIXELS)
+    if fast is not None:
+        return fast.confusion_matrix(pred, target, k, ignore_index, fn)
+    check_confusion_labels(fn, xp, pred, target, k, ignore_index)
     ### BEGIN SOLUTION A3
-    total = xp.zeros((k, k), dtype=xp.int64)
-    n = pred.size
-    if n == 0:
-        return total
-    ### END SOLUTION A3
-    chunk = _CHUNK if xp.__name__ == "numpy" else n
-    buf = xp.empty(min(chunk, n), dtype=xp.int64) if xp.__name__ == "numpy" else None
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        total += _count_chunk(xp, pred[start:stop], target[start:stop], k, ign, buf, fn)
-    return total
-
-
-def _bad_pred(fn, k, ign, value):
-    also = f" (or the ignore_index {ign} where the target is ignored)" if ign is not None else ""
-    return ValueError(f"{fn}: pred labels must be in [0, {k}){also}, got label {value}")
-
-
-def _bad_target(fn, k, ign, value):
-    also = f" or the ignore_index {ign}" if ign is not None else ""
-    return ValueError(f"{fn}: target labels must be in [0, {k}){also}, got label {value}")
-
-
-def _count_chunk(xp, p, t, k, ign, buf, fn):
-    """The ``(K, K)`` counts of one chunk, its labels checked first."""
-    ### BEGIN SOLUTION A3
-    stride = k + 1  # column K: pred == ignore_index (allowed only on ignored target pixels)
-    ign_is_class = ign is not None and 0 <= ign < k
-
-    pmin, pmax = int(p.min()), int(p.max())
-    if pmin < 0 or pmax >= k:  # rare: only a pred that copies the ignore mask gets here
-        if ign is None or ign_is_class:
-            raise _bad_pred(fn, k, ign, pmin if pmin < 0 else pmax)
-        is_ign = equal_scalar(xp, p, ign)
-        bad = ((p < 0) | (p >= k)) & ~is_ign
-        if bool(bad.any()):
-            raise _bad_pred(fn, k, ign, int(p[bad][0]))
-        p = xp.where(is_ign, k, p.astype(xp.int64))
-
-    tmin, tmax = int(t.min()), int(t.max())
-    rows = k
-    dump_rows = False
-    if tmin < 0 or tmax >= k:
-        if ign is None or ign_is_class:
-            raise _bad_target(fn, k, ign, tmin if tmin < 0 else tmax)
-        if tmin >= 0 and tmax <= ign and (ign + 1) * stride <= _DUMP_ROWS_LIMIT:
-            # Typical case (ignore_index 255): count ignored pixels in row 255 and drop it;
-            # any other row >= K that is not empty is a bad label, found in the table.
-            rows, dump_rows = tmax + 1, True
-        else:
-            is_ign = equal_scalar(xp, t, ign)
-            bad = ((t < 0) | (t >= k)) & ~is_ign
-            if bool(bad.any()):
-                raise _bad_target(fn, k, ign, int(t[bad][0]))
-            t, rows = xp.where(is_ign, k, t.astype(xp.int64)), k + 1
-
-    if buf is not None:  # NumPy: pair codes written into a cache-sized buffer
-        key = buf[: p.size]
-        xp.multiply(t, stride, out=key, dtype=xp.int64, casting="unsafe")
-        xp.add(key, p, out=key, casting="unsafe")
-    else:
-        key = t.astype(xp.int64) * stride + p
-    counts = bincount(xp, key, rows * stride).reshape(rows, stride)
-
-    if dump_rows:
-        extra = counts[k:].sum(axis=1)
-        if ign < rows:
-            extra[ign - k] = 0
-        if bool(extra.any()):
-            raise _bad_target(fn, k, ign, k + int(xp.flatnonzero(extra)[0]))
-    if ign_is_class:
-        counts[ign] = 0
-    if bool(counts[:k, k].any()):
-        raise ValueError(
-            f"{fn}: pred holds the ignore_index {ign} at {int(counts[:k, k].sum())} pixels whose "
-            f"target is a class in [0, {k}); a prediction must name a class there"
-        )
-    return counts[:k, :k]
+    if ignore_index is not None:
+        counted = target != ignore_index
+        pred, target = pred[counted], target[counted]
+    target, pred = target.astype(xp.int64), pred.astype(xp.int64)  # uint8 codes would wrap
+    return bincount(xp, target * k + pred, k * k).reshape(k, k)
     ### END SOLUTION A3
 
 

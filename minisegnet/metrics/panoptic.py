@@ -22,11 +22,14 @@ unmatched predicted segment a false positive. The void and crowd rules of ``pano
   negatives.
 
 The scores are averaged over the categories that occur (``TP + FP + FN > 0``), overall and
-separately for things and for stuff. Counting is vectorised: each ``(image, category,
-instance)`` triple becomes one integer code, segments are the distinct codes (one
-``bincount`` per group of images), and all intersections are one ``bincount`` of the pair
-code ``target_segment · P + pred_segment``; only the per-segment bookkeeping afterwards works
-on the (short) lists of segments and overlapping pairs. Lesson: ``lessons/10-panoptic.md``.
+separately for things and for stuff.
+
+The reference tier (``_image_stats``) follows ``panopticapi``'s ``pq_compute_single_core``
+image by image: the segments of both maps are numbered, the intersections of all overlapping
+pairs come from one ``unique`` of the pair code ``target_segment · P + pred_segment``, and
+the rules above are a loop over those pairs and segments. The fast tier
+(``metrics/_fast.py``, chosen by ``minisegnet.backend``) does the same for groups of images
+with ``bincount`` calls and masks instead of Python loops. Lesson: ``lessons/10-panoptic.md``.
 """
 
 from __future__ import annotations
@@ -37,22 +40,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from .._checks import check_array, check_same_device, is_int
-from ..backend import get_array_module, to_numpy
-from ._common import bincount, check_label_array, clamped_index, equal_scalar
+from ..backend import fast_tier, get_array_module, to_numpy
+from ._common import check_label_array, clamped_index, equal_scalar
 
 __all__ = ["panoptic_quality", "PanopticMeter", "panoptic_segment_stats"]
-
-# Pixels per group of images counted together on the CPU (at least one image): keeps the
-# per-pixel temporaries a few MB, reused by the allocator, instead of fresh batch-sized
-# arrays. CuPy counts the whole batch in one group.
-_GROUP_PIXELS = 1 << 20
-
-# Largest code range counted with a dense bincount + lookup table (else ``unique``).
-_DENSE_LIMIT = 1 << 24
-
-# Instance ids spanning more than this are first renumbered densely (``unique``).
-_SPAN_LIMIT = 1 << 20
-
 
 class _Categories:
     """Checked ``things`` / ``stuffs`` / ``void_label``: sorted ids and their kinds."""
@@ -124,7 +115,7 @@ def _check_maps(fn, pred, target, crowd):
 def _category_index(xp, c, ids):
     """Index of each category id in ``ids`` (sorted, ``(C,)``); ``C`` for any other value."""
     count = int(ids.size)
-    if ids[0] >= 0 and ids[-1] < _SPAN_LIMIT:  # lookup table over [0, max id + 1]
+    if ids[0] >= 0 and ids[-1] < 1 << 20:  # lookup table over [0, max id + 1]
         top = int(ids[-1]) + 1
         lut = np.full(top + 1, count, dtype=np.int64)
         lut[ids] = np.arange(count)
@@ -134,124 +125,100 @@ def _category_index(xp, c, ids):
     return xp.where(dev_ids[pos] == c, pos, count)
 
 
-def _segments(xp, code, inst, n_codes, local):
-    """Number the distinct ``(image, code, instance)`` triples of a group of images.
-
-    code, inst: ``(B, HW)`` int64. Returns ``(seg, areas, seg_image, seg_code, start)``:
-    per pixel the segment number (global, or with ``local`` counted from 0 in each image),
-    per segment its pixel count, image and code, and per image the first segment's number.
-    """
-    b = code.shape[0]
-    lo, hi = int(inst.min()), int(inst.max())
-    span = hi - lo + 1
-    if span > _SPAN_LIMIT:  # huge or sparse instance ids: renumber them densely first
-        _, inv = xp.unique(inst, return_inverse=True)
-        inst, lo, span = inv.reshape(inst.shape).astype(xp.int64), 0, int(inv.max()) + 1
-    image = xp.arange(b, dtype=xp.int64).reshape(b, 1)
-    key = (image * n_codes + code) * span + (inst - lo)
-    key_range = b * n_codes * span
-    if key_range <= _DENSE_LIMIT:
-        counts = bincount(xp, key.ravel(), key_range)
-        present = xp.flatnonzero(counts)
-        areas = counts[present]
-        lut = xp.zeros(key_range, dtype=xp.int64)
-        lut[present] = xp.arange(present.size)
-        seg = lut[key]
-    else:
-        present, inv, areas = xp.unique(key.ravel(), return_inverse=True, return_counts=True)
-        seg = inv.reshape(key.shape).astype(xp.int64)
-    seg_image = present // (n_codes * span)
-    seg_code = (present // span) % n_codes
-    start = xp.searchsorted(seg_image, xp.arange(b + 1))
-    if local:
-        seg = seg - start[:b].reshape(b, 1)
-    return seg, areas, seg_image, seg_code, start
-
-
-def _group_stats(xp, pred, target, crowd, cats, fn):
-    """Per-category ``(iou_sum, tp, fp, fn)`` of a group of images (``(B, HW, 2)`` maps)."""
-    n_cat = cats.count
-    void = n_cat
-    ids = cats.ids
-    is_thing = xp.asarray(np.append(cats.is_thing, False))  # (C + 1,): void is no thing
-
-    # categories -> 0..C-1, C for void; predictions must name a category or void_label
-    p_code = _category_index(xp, pred[..., 0], ids)
-    unknown = p_code == void
+def _unknown_categories(fn, xp, pred_categories, cats):
+    """The ``ValueError`` for predicted category ids in neither things nor stuffs (nor the
+    void_label), listing the first ten of the whole batch (so no tier's grouping shows)."""
+    unknown = _category_index(xp, pred_categories, cats.ids) == cats.count
     if cats.void_label is not None:
-        unknown &= ~equal_scalar(xp, pred[..., 0], cats.void_label)
-    if bool(unknown.any()):
-        bad = sorted(int(v) for v in to_numpy(xp.unique(pred[..., 0][unknown]))[:10])
-        raise ValueError(
-            f"{fn}: pred holds category ids {bad} that are in neither things nor stuffs"
-            + (f" nor the void_label {cats.void_label}" if cats.void_label is not None else "")
-        )
-    t_code = _category_index(xp, target[..., 0], ids)
+        unknown &= ~equal_scalar(xp, pred_categories, cats.void_label)
+    bad = sorted(int(v) for v in to_numpy(xp.unique(pred_categories[unknown]))[:10])
+    return ValueError(
+        f"{fn}: pred holds category ids {bad} that are in neither things nor stuffs"
+        + (f" nor the void_label {cats.void_label}" if cats.void_label is not None else "")
+    )
+
+
+# --------------------------------------------------------------------------- one image
+
+VOID = 0  # the segment number of void pixels (``panopticapi``'s VOID id)
+
+
+def _number_segments(xp, cat, inst, n_cat, crowd=None):
+    """Number the segments of one image: its distinct ``(category, instance)`` pairs.
+
+    cat: ``(P,)`` int64 category index of each pixel (``n_cat``: void). inst: ``(P,)``
+    integer instance ids. crowd: ``(P,)`` bool or ``None``: the crowd pixels of a category
+    form one region, whatever their instance ids. Returns ``seg`` ``(P,)`` int64, each
+    pixel's segment number (``VOID`` = 0 on void pixels, else ``1..S``), and per segment
+    ``0..S`` (entry 0: void) three lists: category index, whether it is a crowd region, area.
+    """
+    _, inst = xp.unique(inst, return_inverse=True)  # instance ids as 0, 1, ..., n - 1
+    n_inst = int(inst.max()) + 2  # and n for the crowd regions
+    if crowd is not None:
+        inst = xp.where(crowd, n_inst - 1, inst.reshape(cat.shape))
+    key = xp.where(cat == n_cat, -1, cat * n_inst + inst.reshape(cat.shape))
+    # a -1 up front makes void segment 0 even in an image without void pixels
+    keys, seg, area = xp.unique(xp.concatenate([xp.full(1, -1, dtype=key.dtype), key]),
+                                return_inverse=True, return_counts=True)
+    keys, area = to_numpy(keys), to_numpy(area) - (np.arange(keys.size) == 0)
+    category = np.where(keys < 0, n_cat, keys // n_inst)
+    is_crowd = (keys >= 0) & (keys % n_inst == n_inst - 1)
+    return seg.reshape(-1)[1:], category.tolist(), is_crowd.tolist(), area.tolist()
+
+
+def _image_stats(xp, p_cat, p_inst, t_cat, t_inst, crowd, is_thing):
+    """Per-category ``(iou_sum, tp, fp, fn)`` of one image, by ``panopticapi``'s rules.
+
+    The steps of its ``pq_compute_single_core``: number the segments of both maps (void
+    apart); count the intersection of every overlapping (target, predicted) pair; a pair
+    of one category, the target no crowd region, *matches* when ``IoU > 0.5``, with the
+    prediction's part on void left out of the union; an unmatched target segment that is
+    no crowd region is a false negative; an unmatched predicted segment is a false positive
+    unless more than half of it lies on void and on the crowd region of its own category.
+
+    p_cat, t_cat: ``(P,)`` int64 category index of each pixel into the sorted things +
+    stuffs; ``C`` is void (in ``pred``: unlabelled; in ``target``: ``void_label`` or a
+    category in neither set). p_inst, t_inst: ``(P,)`` integer instance ids. crowd: ``(P,)``
+    bool (target crowd regions) or ``None``. is_thing: ``(C + 1,)`` bool, False at ``C``.
+    All on one device. Returns NumPy ``iou_sum`` ``(C,)`` float64 and ``tp``, ``fp``,
+    ``fn`` ``(C,)`` int64. Lesson 10 (``lessons/10-panoptic.md``).
+    """
+    n_cat = int(is_thing.size) - 1
+    iou_sum = np.zeros(n_cat)
+    tp, fp, fn = (np.zeros(n_cat, dtype=np.int64) for _ in range(3))
     ### BEGIN SOLUTION A4
-    p_inst = xp.where(is_thing[p_code], pred[..., 1], 0).astype(xp.int64)
-    t_inst = xp.where(is_thing[t_code], target[..., 1], 0).astype(xp.int64)
+    # a stuff category is one segment per image: its instance ids do not count
+    p_inst = xp.where(is_thing[p_cat], p_inst, 0)
+    t_inst = xp.where(is_thing[t_cat], t_inst, 0)
+    p_seg, p_cat_of, _, p_area = _number_segments(xp, p_cat, p_inst, n_cat)
+    t_seg, t_cat_of, t_crowd, t_area = _number_segments(xp, t_cat, t_inst, n_cat, crowd)
+    # panopticapi's gt_pred_map: {(target segment, predicted segment): intersection}
+    n_pred = len(p_area)
+    pairs, inter = xp.unique(t_seg * n_pred + p_seg, return_counts=True)
+    pairs, inter = to_numpy(pairs).tolist(), to_numpy(inter).tolist()
+    overlap = {divmod(pair, n_pred): i for pair, i in zip(pairs, inter)}
+
+    matched_t, matched_p = set(), set()
+    for (g, p), i in overlap.items():
+        if g == VOID or p == VOID or t_crowd[g] or t_cat_of[g] != p_cat_of[p]:
+            continue
+        iou = i / (p_area[p] + t_area[g] - i - overlap.get((VOID, p), 0))
+        if iou > 0.5:  # then unique: no other segment can overlap either by more than half
+            iou_sum[t_cat_of[g]] += iou
+            tp[t_cat_of[g]] += 1
+            matched_t.add(g)
+            matched_p.add(p)
+    for g in range(1, len(t_area)):
+        if g not in matched_t and not t_crowd[g]:
+            fn[t_cat_of[g]] += 1
+    crowd_of = {t_cat_of[g]: g for g in range(1, len(t_area)) if t_crowd[g]}
+    for p in range(1, n_pred):
+        # its part on void and on the crowd region of its category (None: there is none)
+        ignored = overlap.get((VOID, p), 0) + overlap.get((crowd_of.get(p_cat_of[p]), p), 0)
+        if p not in matched_p and ignored / p_area[p] <= 0.5:
+            fp[p_cat_of[p]] += 1
     ### END SOLUTION A4
-    n_t_codes = n_cat + 1
-    if crowd is not None:  # crowd pixels of category c: code C + 1 + c, one region per image
-        is_crowd = crowd & (t_code != void)
-        t_code = xp.where(is_crowd, t_code + n_cat + 1, t_code)
-        t_inst = xp.where(is_crowd, 0, t_inst)
-        n_t_codes = 2 * n_cat + 1
-
-    t_seg, t_area, t_img, t_kind, _ = _segments(xp, t_code, t_inst, n_t_codes, local=False)
-    p_seg, p_area, p_img, p_kind, p_start = _segments(xp, p_code, p_inst, n_cat + 1, local=True)
-
-    # every overlapping (target segment, predicted segment) pair and its intersection
-    per_image = p_start[1:] - p_start[:-1]
-    width = max(int(per_image.max()), 1)
-    pair = t_seg * width + p_seg
-    pair_range = int(t_area.size) * width
-    if pair_range <= _DENSE_LIMIT:
-        counts = bincount(xp, pair.ravel(), pair_range)
-        nz = xp.flatnonzero(counts)
-        inter = counts[nz]
-    else:
-        nz, inter = xp.unique(pair.ravel(), return_counts=True)
-    pt = nz // width
-    pp = p_start[t_img[pt]] + nz % width
-
-    t_void = t_kind == void
-    t_crowd = t_kind > void
-    t_cat = xp.where(t_crowd, t_kind - n_cat - 1, t_kind)
-    p_void = p_kind == void
-    n_pred = int(p_area.size)
-    inter_f = inter.astype(xp.float64)
-
-    ### BEGIN SOLUTION A4
-    # |p ∩ void| and |p ∩ crowd region of p's own category|, per predicted segment
-    on_void = t_void[pt]
-    void_area = bincount(xp, pp[on_void], n_pred, weights=inter_f[on_void])
-    on_crowd = t_crowd[pt] & (t_cat[pt] == p_kind[pp])
-    crowd_area = bincount(xp, pp[on_crowd], n_pred, weights=inter_f[on_crowd])
-
-    # candidate matches: same category, neither side void nor crowd
-    cand = ~t_void[pt] & ~t_crowd[pt] & ~p_void[pp] & (t_kind[pt] == p_kind[pp])
-    ct, cp, ci = pt[cand], pp[cand], inter_f[cand]
-    union = p_area[cp] + t_area[ct] - ci - void_area[cp]
-    iou = ci / union
-    match = iou > 0.5
-    mt, mp, miou = ct[match], cp[match], iou[match]
-    cat_of_match = t_kind[mt]
-    tp = bincount(xp, cat_of_match, n_cat)
-    iou_sum = bincount(xp, cat_of_match, n_cat, weights=miou)
-
-    t_matched = xp.zeros(t_area.size, dtype=bool)
-    t_matched[mt] = True
-    p_matched = xp.zeros(n_pred, dtype=bool)
-    p_matched[mp] = True
-    missed = ~t_matched & ~t_void & ~t_crowd
-    fn_count = bincount(xp, t_kind[missed], n_cat)
-    ignored = (void_area + crowd_area) > 0.5 * p_area
-    spurious = ~p_matched & ~p_void & ~ignored
-    fp = bincount(xp, p_kind[spurious], n_cat)
-    return (to_numpy(iou_sum[:n_cat]).astype(np.float64), to_numpy(tp[:n_cat]).astype(np.int64),
-            to_numpy(fp[:n_cat]).astype(np.int64), to_numpy(fn_count[:n_cat]).astype(np.int64))
-    ### END SOLUTION A4
+    return iou_sum, tp, fp, fn
 
 
 def panoptic_segment_stats(pred, target, things, stuffs, void_label=None, crowd=None) -> dict:
@@ -268,6 +235,8 @@ def panoptic_segment_stats(pred, target, things, stuffs, void_label=None, crowd=
 
 
 def _stats(fn, pred, target, cats, crowd):
+    """Summed per-category counts of a batch: one image at a time on the reference tier
+    (``_image_stats``), groups of images on the fast tier (``_fast.panoptic_group_stats``)."""
     xp = _check_maps(fn, pred, target, crowd)
     h, w = pred.shape[-3], pred.shape[-2]
     n_img = math.prod(pred.shape[:-3])
@@ -278,14 +247,30 @@ def _stats(fn, pred, target, cats, crowd):
         crowd = crowd.reshape(n_img, pixels)
     n_cat = cats.count
     totals = [np.zeros(n_cat, np.float64)] + [np.zeros(n_cat, np.int64) for _ in range(3)]
-    if n_img and pixels:
-        group = n_img if xp.__name__ != "numpy" else max(1, _GROUP_PIXELS // pixels)
-        for s in range(0, n_img, group):
-            part = slice(s, min(s + group, n_img))
-            got = _group_stats(xp, pred[part], target[part],
-                               None if crowd is None else crowd[part], cats, fn)
-            for total, value in zip(totals, got):
-                total += value
+    if n_img == 0 or pixels == 0:
+        return {"categories": cats.ids.copy(), "iou_sum": totals[0], "tp": totals[1],
+                "fp": totals[2], "fn": totals[3]}
+    fast = fast_tier(xp, "minisegnet.metrics._fast")
+    step = 1 if fast is None else fast.images_per_group(xp, n_img, pixels)
+    is_thing = xp.asarray(np.append(cats.is_thing, False))  # (C + 1,): void is no thing
+    for s in range(0, n_img, step):
+        part = slice(s, min(s + step, n_img))
+        p_cat = _category_index(xp, pred[part, :, 0], cats.ids)
+        unknown = p_cat == n_cat
+        if cats.void_label is not None:  # predicted void_label: unlabelled, no segment
+            unknown &= ~equal_scalar(xp, pred[part, :, 0], cats.void_label)
+        if bool(unknown.any()):
+            raise _unknown_categories(fn, xp, pred[..., 0], cats)
+        t_cat = _category_index(xp, target[part, :, 0], cats.ids)
+        p_inst, t_inst = pred[part, :, 1], target[part, :, 1]
+        crowd_part = None if crowd is None else crowd[part]
+        if fast is not None:
+            got = fast.panoptic_group_stats(xp, p_cat, p_inst, t_cat, t_inst, crowd_part, is_thing)
+        else:
+            got = _image_stats(xp, p_cat[0], p_inst[0], t_cat[0], t_inst[0],
+                               None if crowd is None else crowd_part[0], is_thing)
+        for total, value in zip(totals, got):
+            total += value
     return {"categories": cats.ids.copy(), "iou_sum": totals[0], "tp": totals[1],
             "fp": totals[2], "fn": totals[3]}
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from minisegnet.course.config import load_course
+from minisegnet.course.sandbox import importable_solutions
 
 from . import _submissions
 
@@ -69,8 +72,9 @@ def stub_files(edition):
 
 
 class Batch:
-    def __init__(self, out, elapsed, console, names):
+    def __init__(self, out, elapsed, console, names, **facts):
         self.out, self.elapsed, self.console, self.names = out, elapsed, console, names
+        self.facts = facts
 
     def results(self, student):
         return json.loads((self.out / student / "results.json").read_text())
@@ -96,12 +100,88 @@ def batch(release_dir, solution_files, stub_files, tmp_path_factory):
                trusted / "minisegnet/functional/conv_matrix.py", bundle / "manifest.json",
                ROOT / "assignments/a1/tests/hidden/test_a1_hidden.py",
                ROOT / "minisegnet/functional/conv_matrix.py", ROOT / "tests/reference.py"]
-    subs = _submissions.build(solution_files, stub_files, {"out": out, "secrets": secrets})
+    outside = base / "outside-secret.txt"
+    outside.write_text("untouched")
+    os.chmod(outside, 0o600)
+    solutions = [ROOT / "minisegnet/functional/conv_matrix.py",
+                 trusted / "minisegnet/functional/conv_matrix.py"]
+    solutions += [Path(p) / "functional/conv_matrix.py" for p in importable_solutions()]
+    hosts, udp = _udp_listener()
+    token = f"msn-batch-{uuid.uuid4().hex[:10]}"
+    paths = {"out": out, "secrets": secrets, "outside": outside, "solutions": solutions,
+             "udp_hosts": hosts, "udp_port": udp.getsockname()[1], "token": token}
+    subs = _submissions.build(solution_files, stub_files, paths)
     _submissions.write(base / "submissions", subs)
+    _submissions.write_archives(base / "submissions", solution_files, stub_files, outside)
     started = time.monotonic()
     done = run([sys.executable, "-m", "minisegnet", "grade", "a1", base / "submissions", "-o", out,
                 "-j", "2", "--hidden", "--bundle", release_dir, "--time-limit", TIME_LIMIT,
-                "--memory-limit", MEMORY_MB, "--no-progress"], cwd=ROOT, timeout=900)
+                "--memory-limit", MEMORY_MB, "--no-progress"], cwd=ROOT, timeout=1200)
     elapsed = time.monotonic() - started
+    survivors = _processes_with(token)
+    datagrams = []
+    while True:
+        try:
+            datagrams.append(udp.recv(65536))
+        except BlockingIOError:
+            break
+    udp.close()
+    _remove_deep(base / "submissions" / "deep_folder")
     assert done.returncode == 0, done.stdout[-4000:]
-    return Batch(out, elapsed, done.stdout, sorted(subs))
+    names = sorted(p.name for p in out.iterdir() if (p / "results.json").is_file())
+    return Batch(out, elapsed, done.stdout, names, survivors=survivors, datagrams=datagrams,
+                 outside=outside, base=base)
+
+
+def _udp_listener():
+    """A UDP socket on every address of this machine, and the hosts to aim at."""
+    hosts = ["127.0.0.1"]
+    try:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.connect(("10.255.255.255", 1))
+        if not probe.getsockname()[0].startswith("127."):
+            hosts.append(probe.getsockname()[0])
+        probe.close()
+    except OSError:
+        pass
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("0.0.0.0", 0))
+    udp.setblocking(False)
+    return hosts, udp
+
+
+def _processes_with(token):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if token.encode() in handle.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def _remove_deep(folder):
+    """Remove a very deep tree without recursion (``shutil.rmtree`` recurses per level)."""
+    if not folder.is_dir():
+        return
+    chain = [os.open(folder, os.O_RDONLY | os.O_DIRECTORY)]
+    while True:
+        fd = chain[-1]
+        subs = [e for e in os.listdir(fd) if os.path.isdir(os.path.join(f"/proc/self/fd/{fd}", e))
+                and not os.path.islink(os.path.join(f"/proc/self/fd/{fd}", e))]
+        for entry in os.listdir(fd):
+            if entry not in subs:
+                os.unlink(entry, dir_fd=fd)
+        if subs:
+            chain.append(os.open(subs[0], os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd))
+            continue
+        os.close(chain.pop())
+        if not chain:
+            break
+        name = [e for e in os.listdir(chain[-1])
+                if os.path.isdir(os.path.join(f"/proc/self/fd/{chain[-1]}", e))][0]
+        os.rmdir(name, dir_fd=chain[-1])
+    os.rmdir(folder)

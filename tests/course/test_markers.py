@@ -48,13 +48,28 @@ def test_stub_keeps_signature_docstring_and_indentation():
     assert len(regions) == 2
     assert "z = x + y" not in text and "return 2" not in text
     assert '    """Docstring kept."""\n    check(x)\n    # YOUR CODE HERE (A1)\n' in text
-    assert ('            raise NotImplementedError("A2: implement g (see '
+    assert ('            raise NotImplementedError("A2: implement K.g in m.py (see '
             'assignments/a2/README.md)")') in text
     namespace = {"check": lambda x: None}
     exec(compile(text, "m.py", "exec"), namespace)
     with pytest.raises(NotImplementedError, match="A1: implement f"):
         namespace["f"](1)
     assert not any(is_marker_like(line) for line in text.splitlines())
+
+
+def test_a_staged_edition_fills_in_the_posted_regions_and_imports_the_stub_exception():
+    text, regions = strip_source('"""Doc."""\nfrom __future__ import annotations\n' + GOOD,
+                                 "pkg/sub/m.py", TAGS, keep={"A1"},
+                                 import_line="from .._stubs import NotImplementedError")
+    assert len(regions) == 2
+    assert "    z = x + y\n    return z\n" in text and "return 2" not in text
+    assert "implement K.g in pkg/sub/m.py" in text
+    lines = text.splitlines()
+    assert lines[2] == "from .._stubs import NotImplementedError"   # after docstring and future
+    assert not any(is_marker_like(line) for line in lines)
+    filled, _ = strip_source(GOOD, "m.py", TAGS, keep={"A1", "A2"},
+                             import_line="from ._stubs import NotImplementedError")
+    assert "_stubs" not in filled and "return 2" in filled
 
 
 @pytest.mark.parametrize("source, message", [

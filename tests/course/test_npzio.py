@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from minisegnet.course.npzio import NpzError, read_npz, write_npz
+from minisegnet.course.npzio import NpzError, npz_bytes, read_npz, read_npz_bytes, write_npz
 
 
 def test_round_trip_is_exact_and_deterministic(tmp_path):
@@ -67,3 +67,22 @@ def test_malformed_members_are_refused(tmp_path):
     (tmp_path / "n.npz").write_bytes(b"not a zip")
     with pytest.raises(NpzError, match="not a zip"):
         read_npz(tmp_path / "n.npz")
+
+
+def test_bytes_round_trip_and_bad_bytes(tmp_path):
+    arrays = {"y": np.arange(6.0).reshape(2, 3), "k": np.arange(3, dtype=np.uint8)}
+    data = npz_bytes(arrays)
+    write_npz(tmp_path / "a.npz", arrays)
+    assert data == (tmp_path / "a.npz").read_bytes()
+    back = read_npz_bytes(data)
+    assert all(np.array_equal(back[k], v) and back[k].dtype == v.dtype for k, v in arrays.items())
+    with pytest.raises(NpzError, match="limit"):
+        read_npz_bytes(data, max_bytes=100)
+    with pytest.raises(NpzError, match="not a zip"):
+        read_npz_bytes(b"PK\x03\x04 truncated")
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "f.npz")
+    with pytest.raises(NpzError, match="not a regular file"):
+        read_npz(tmp_path / "f.npz")

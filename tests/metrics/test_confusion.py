@@ -3,6 +3,8 @@
 References: hand-computed matrices and scores (the numbers are written in the tests), a
 Python loop over pixels (``_reference.confusion_loop``), and torchmetrics'
 ``MulticlassConfusionMatrix`` / ``MulticlassJaccardIndex`` where torchmetrics is installed.
+The tests of the counting run on both tiers (the ``tier`` fixture; the fast tier also with
+chunks of 7 pixels, so that every path of the chunked counter is hit many times).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 
 from minisegnet import backend
 from minisegnet import metrics as M
-from minisegnet.metrics import confusion as C
+from minisegnet.metrics import _fast as F
 
 from ._reference import confusion_loop
 
@@ -31,6 +33,15 @@ CM = np.array([[1, 1, 0],
 
 def _np(a):
     return backend.to_numpy(a)
+
+
+@pytest.fixture(params=["reference", "fast", "fast-chunk7"])
+def tier(request, monkeypatch):
+    """Runs the test on the reference tier, the fast tier, and the fast tier in 7-pixel chunks."""
+    if request.param == "fast-chunk7":
+        monkeypatch.setattr(F, "CHUNK", 7)
+    with backend.use_impl(request.param.split("-")[0]):
+        yield request.param
 
 
 def _random_maps(rng, shape, k, ignore_index=255, ignored=0.2, dtype=np.int64):
@@ -85,7 +96,7 @@ def test_imbalance_pixel_accuracy_misleads():
     assert M.mean_iou(cm) == pytest.approx(0.475)
 
 
-def test_empty_inputs_give_zero_matrix_and_nan_scores(to_dev):
+def test_empty_inputs_give_zero_matrix_and_nan_scores(tier, to_dev):
     cm = M.confusion_matrix(to_dev(np.zeros((0, 4), np.int64)), to_dev(np.zeros((0, 4), np.int64)), 3)
     np.testing.assert_array_equal(_np(cm), np.zeros((3, 3)))
     all_ignored = M.confusion_matrix(to_dev(np.zeros(5, np.int64)), to_dev(np.full(5, 255)), 3)
@@ -109,22 +120,18 @@ CASES = [  # shape, K, ignore_index, dtype
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("chunk", [None, 7], ids=["one-chunk", "chunk7"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-K{c[1]}-ign{c[2]}-{np.dtype(c[3]).name}")
-def test_matches_loop(case, chunk, to_dev, monkeypatch):
-    """Random maps vs the pixel loop; with a chunk of 7 pixels every path is hit many times
-    (chunks with and without ignored pixels, ragged last chunk)."""
+def test_matches_loop(case, tier, to_dev):
+    """Random maps vs the pixel loop; in chunks of 7 pixels every path of the fast tier is
+    hit many times (chunks with and without ignored pixels, ragged last chunk)."""
     shape, k, ign, dtype = case
-    if chunk is not None:
-        monkeypatch.setattr(C, "_CHUNK", chunk)
     pred, target = _random_maps(np.random.default_rng(len(shape) * k), shape, k, ign, dtype=dtype)
     cm = M.confusion_matrix(to_dev(pred), to_dev(target), k, ignore_index=ign)
     np.testing.assert_array_equal(_np(cm), confusion_loop(pred, target, k, ign))
 
 
-def test_pred_may_copy_the_ignore_mask(to_dev, monkeypatch):
+def test_pred_may_copy_the_ignore_mask(tier, to_dev):
     """pred == ignore_index is allowed where the target is ignored (and changes nothing)."""
-    monkeypatch.setattr(C, "_CHUNK", 5)
     pred, target = _random_maps(np.random.default_rng(3), (3, 6, 6), 4, 255)
     masked = np.where(target == 255, 255, pred)
     for ign in (255, -1):
@@ -211,15 +218,12 @@ def test_bad_ignore_index():
         M.confusion_matrix(PRED, TARGET, 3, ignore_index=255.0)
 
 
-@pytest.mark.parametrize("chunk", [None, 3])
 @pytest.mark.parametrize("who, value, ign", [
     ("target", 3, 255), ("target", 100, 255), ("target", -1, 255), ("target", 300, 255),
     ("target", 255, None), ("target", 5, 0), ("target", 7, -1), ("target", 2000, 1000),
     ("pred", 3, 255), ("pred", -1, 255), ("pred", 255, None), ("pred", 254, 255), ("pred", 4, 1),
 ])  # fmt: skip
-def test_out_of_range_labels_name_the_array(who, value, ign, chunk, to_dev, monkeypatch):
-    if chunk is not None:
-        monkeypatch.setattr(C, "_CHUNK", chunk)
+def test_out_of_range_labels_name_the_array(who, value, ign, tier, to_dev):
     pred, target = PRED.copy(), np.where(TARGET == 255, 0 if ign is None else ign, TARGET)
     (pred if who == "pred" else target)[1, 3] = value
     pattern = rf"confusion_matrix: {who} labels must be in \[0, 3\).*got label {value}"
@@ -227,9 +231,8 @@ def test_out_of_range_labels_name_the_array(who, value, ign, chunk, to_dev, monk
         M.confusion_matrix(to_dev(pred), to_dev(target), 3, ignore_index=ign)
 
 
-def test_ignore_index_outside_the_label_dtype(to_dev, monkeypatch):
+def test_ignore_index_outside_the_label_dtype(tier, to_dev):
     """uint8 maps with ignore_index -1 or 1000: nothing equals it, nothing wraps around."""
-    monkeypatch.setattr(C, "_CHUNK", 2)
     p, t = np.array([0, 1, 2, 1], np.uint8), np.array([0, 1, 2, 2], np.uint8)
     for ign in (-1, 1000, 70000):
         np.testing.assert_array_equal(_np(M.confusion_matrix(to_dev(p), to_dev(t), 3, ign)),
@@ -240,7 +243,7 @@ def test_ignore_index_outside_the_label_dtype(to_dev, monkeypatch):
             M.confusion_matrix(to_dev(np.array([0, 1, 9, 2], np.uint8)), to_dev(t), 3, ign)
 
 
-def test_pred_ignore_on_a_counted_pixel_raises(to_dev):
+def test_pred_ignore_on_a_counted_pixel_raises(tier, to_dev):
     pred = PRED.copy()
     pred[0, 0] = 255  # target 0 there
     pattern = "pred holds the ignore_index 255 at 1 pixels whose target is a class"

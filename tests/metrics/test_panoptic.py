@@ -16,7 +16,7 @@ import pytest
 
 from minisegnet import backend
 from minisegnet import metrics as M
-from minisegnet.metrics import panoptic as P
+from minisegnet.metrics import _fast as F
 
 from ._reference import panoptic_loop
 
@@ -193,8 +193,9 @@ def _random_panoptic(rng, batch, h, w, void_label=VOID, pred_void=True):
     return pred.reshape(*shape, 2), target.reshape(*shape, 2)
 
 
+@pytest.mark.parametrize("impl", ["reference", "fast"])
 @pytest.mark.parametrize("seed", range(12))
-def test_matches_panopticapi_loops(seed, to_dev):
+def test_matches_panopticapi_loops(seed, impl, to_dev):
     rng = np.random.default_rng(seed)
     batch = [(), (3,), (2, 2)][seed % 3]
     void_label = None if seed % 4 == 3 else VOID
@@ -204,25 +205,29 @@ def test_matches_panopticapi_loops(seed, to_dev):
     if seed % 2:  # crowd regions on some thing pixels
         crowd = (rng.random(target.shape[:-1]) < 0.5) & np.isin(target[..., 0], sorted(THINGS))
         crowd &= target[..., 1] == 1
-    got = M.panoptic_quality(to_dev(pred), to_dev(target), THINGS, STUFFS, void_label,
-                             crowd=None if crowd is None else to_dev(crowd))
+    with backend.use_impl(impl):
+        got = M.panoptic_quality(to_dev(pred), to_dev(target), THINGS, STUFFS, void_label,
+                                 crowd=None if crowd is None else to_dev(crowd))
     _assert_same(got, panoptic_loop(pred, target, THINGS, STUFFS, void_label, crowd))
 
 
 @pytest.mark.parametrize("limits", ["groups", "unique", "renumber"])
-def test_fallback_paths(limits, to_dev, monkeypatch):
-    """One image per group; ``unique`` instead of dense bincounts; instance ids renumbered."""
+def test_fast_tier_fallback_paths(limits, to_dev, monkeypatch):
+    """The fast tier with one image per group; ``unique`` instead of dense bincounts;
+    instance ids renumbered."""
     if limits == "groups":
-        monkeypatch.setattr(P, "_GROUP_PIXELS", 1)
+        monkeypatch.setattr(F, "GROUP_PIXELS", 1)
     elif limits == "unique":
-        monkeypatch.setattr(P, "_DENSE_LIMIT", 4)
+        monkeypatch.setattr(F, "DENSE_LIMIT", 4)
     else:
-        monkeypatch.setattr(P, "_SPAN_LIMIT", 3)
+        monkeypatch.setattr(F, "SPAN_LIMIT", 3)
     for seed in range(4):
         rng = np.random.default_rng(100 + seed)
         pred, target = _random_panoptic(rng, (3,), 9, 11)
         crowd = rng.random(target.shape[:-1]) < 0.2
-        got = M.panoptic_quality(to_dev(pred), to_dev(target), THINGS, STUFFS, VOID, crowd=to_dev(crowd))
+        with backend.use_impl("fast"):
+            got = M.panoptic_quality(to_dev(pred), to_dev(target), THINGS, STUFFS, VOID,
+                                     crowd=to_dev(crowd))
         _assert_same(got, panoptic_loop(pred, target, THINGS, STUFFS, VOID, crowd))
 
 

@@ -32,14 +32,35 @@ def test_confusion_matrix_ignores_pixels(check, data):
     check("confusion_matrix", pred=pred, target=target, num_classes=4, hint=IGNORE)
     pred[:, 0, :] = 255   # a prediction that copies the ignore mask
     check("confusion_matrix", pred=pred, target=target, num_classes=4, hint=IGNORE)
-    target = data.integers((2, 4, 4), seed=335, low=0, high=3).astype(np.uint8)
-    pred = data.integers((2, 4, 4), seed=336, low=0, high=3).astype(np.uint8)
+    target = data.integers((2, 4, 4), seed=335, low=0, high=3)
+    pred = data.integers((2, 4, 4), seed=336, low=0, high=3)
     check("confusion_matrix", pred=pred, target=target, num_classes=3, ignore_index=None,
-          hint="ignore_index=None counts every pixel; uint8 labels must not overflow "
-               "target * K + pred (cast to int64 first); the result is int64")
+          hint="ignore_index=None counts every pixel")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+def test_confusion_matrix_ignore_index_is_a_class_id(check, data):
+    """confusion_matrix: ignore_index 0 ("unlabelled") is also a class id"""
+    target = data.integers((2, 6, 7), seed=341, low=0, high=5)
+    pred = data.integers((2, 6, 7), seed=342, low=0, high=5)
+    check("confusion_matrix", pred=pred, target=target, num_classes=5, ignore_index=0,
+          hint="ignore_index may be a class id (0 = unlabelled): target pixels equal to it "
+               "are not counted (row 0 stays empty) although 0 < K; pred 0 elsewhere is "
+               "class 0 and counts in column 0")
+
+
+@pytest.mark.points(2)
+def test_confusion_matrix_uint8_labels_with_many_classes(check, data):
+    """confusion_matrix: uint8 labels with K = 19, where target * K + pred exceeds 255"""
+    target = data.integers((2, 9, 10), seed=343, low=0, high=19).astype(np.uint8)
+    pred = data.integers((2, 9, 10), seed=344, low=0, high=19).astype(np.uint8)
+    target[:, :, :2] = 255
+    check("confusion_matrix", pred=pred, target=target, num_classes=19,
+          hint="uint8 labels must not overflow target * K + pred (up to 18 * 19 + 18 = 360 "
+               "here): cast to int64 first; the result is int64")
+
+
+@pytest.mark.points(2)
 def test_iou_is_nan_for_an_absent_class(check):
     """iou: NaN for a class in neither target nor prediction, 0 for a class only predicted"""
     cm = np.array([[5, 1, 0, 2],
@@ -49,7 +70,7 @@ def test_iou_is_nan_for_an_absent_class(check):
     check("scores", cm=cm, hint=NAN)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_mean_iou_skips_nan_classes(check):
     """mean_iou, mean_accuracy: the mean over the classes where the score is defined"""
     cm = np.array([[4, 0, 0, 1, 0],
@@ -62,7 +83,7 @@ def test_mean_iou_skips_nan_classes(check):
                "IoU 0) does; mean accuracy averages only classes with target pixels")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_scores_of_a_segmentation_with_ignored_pixels(check, data):
     """pixel_accuracy, frequency_weighted_iou and all scores of a prediction with ignored pixels"""
     target = data.integers((2, 8, 8), seed=337, low=0, high=5)
@@ -77,7 +98,7 @@ def test_scores_of_a_segmentation_with_ignored_pixels(check, data):
                "over classes with target pixels")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_scores_of_an_empty_matrix(check):
     """scores of an all-zero confusion matrix: NaN, not 0 and no warning"""
     check("scores", cm=np.zeros((3, 3), dtype=np.int64),

@@ -1,9 +1,7 @@
-"""A4 hidden tests: the same functions on other, random shapes and parameters."""
+"""A4 hidden tests of the CRF: the same functions on other shapes, with every branch drawn."""
 
 import numpy as np
 import pytest
-
-SEEDS = [4101, 4102, 4103]
 
 
 def _ints(data, seed, count=12):
@@ -105,33 +103,3 @@ def test_lattice_cases(check, data, seed, params):
     unary, image, dq, params = _case(data, seed, params)
     check("mean_field", unary=unary, image=image, dQ=dq, method="lattice", all_gradients=True,
           **params)
-
-
-def _maps(data, seed, void):
-    r = _ints(data, seed)
-    shape = (1 + r[0] % 3, 4 + r[1] % 8, 4 + r[2] % 8)
-    low = 0 if void else 1
-    cats = data.integers(shape, seed + 1, low, 6)
-    inst = data.integers(shape, seed + 2, 0, 1 + r[3] % 3)
-    noise = data.integers(shape, seed + 3, 0, 4 + r[4] % 4)
-    p_cats = np.where(noise == 0, 1 + cats % 5, cats)
-    p_inst = np.where(noise == 1, inst + 1, inst)
-    return np.stack([p_cats, p_inst], axis=-1), np.stack([cats, inst], axis=-1), r
-
-
-@pytest.mark.points(5)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_panoptic_random(check, data, seed):
-    """panoptic_quality on random batches, with void and crowd"""
-    pred, target, r = _maps(data, seed + 40, void=bool(seed % 2))
-    crowd = data.integers(target.shape[:-1], seed + 44, 0, 6) == 0 if r[5] % 2 else None
-    check("panoptic", pred=pred, target=target, things=[1, 2], stuffs=[3, 4, 5],
-          void_label=0 if seed % 2 else None, crowd=crowd)
-
-
-@pytest.mark.points(2)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_panoptic_meter_random(check, data, seed):
-    """PanopticMeter over random images"""
-    pred, target, r = _maps(data, seed + 50, void=False)
-    check("panoptic_meter", preds=pred, targets=target, things=[1, 3], stuffs=[2, 4, 5])

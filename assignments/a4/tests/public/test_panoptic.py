@@ -24,7 +24,7 @@ def test_things_match_above_half(check):
           hint="a match is a same-category pair with IoU > 0.5; PQ = sum IoU / (TP + FP/2 + FN/2)")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_void_is_no_false_positive_and_leaves_the_union(check):
     """panoptic: predictions on void pixels (void_label=0)"""
     target = pmap([[0, 0, 1, 1], [0, 0, 1, 1], [3, 3, 3, 3], [0, 0, 0, 4]],
@@ -69,9 +69,9 @@ def test_average_only_over_categories_that_occur(check):
                "the categories averaged over; an average over none is NaN")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(3)
 def test_crowd_regions(check):
-    """panoptic: target crowd regions are never matched nor missed"""
+    """panoptic: target crowd regions are never matched nor missed, and excuse only their own category"""
     target = pmap([[1, 1, 1, 1], [1, 1, 2, 2], [3, 3, 2, 2]],
                   [[1, 1, 2, 2], [1, 1, 3, 3], [0, 0, 3, 3]])
     crowd = np.array([[False, False, True, True], [False, False, False, False],
@@ -81,6 +81,17 @@ def test_crowd_regions(check):
     check("panoptic", pred=pred, target=target, things=THINGS, stuffs=STUFFS, crowd=crowd,
           hint="crowd pixels of a category form one region per image: never matched, never a "
                "false negative, and counted with void when deciding a false positive")
+    # an unmatched prediction on the crowd region of ANOTHER category is a false positive
+    target = pmap([[1, 1, 1, 3], [1, 1, 1, 3], [3, 3, 3, 3]],
+                  [[4, 4, 4, 0], [4, 4, 4, 0], [0, 0, 0, 0]])
+    crowd = np.array([[True, True, True, False], [True, True, True, False],
+                      [False, False, False, False]])
+    pred = pmap([[2, 2, 1, 3], [2, 2, 1, 3], [3, 3, 3, 3]],
+                [[5, 5, 6, 0], [5, 5, 6, 0], [0, 0, 0, 0]])
+    check("panoptic", pred=pred, target=target, things=THINGS, stuffs=STUFFS, crowd=crowd,
+          hint="an unmatched prediction is excused when more than half of it lies on void plus "
+               "the crowd region of ITS OWN category: the category-2 segment on the crowd of "
+               "category 1 is a false positive, the category-1 segment there is not")
 
 
 @pytest.mark.points(2)
