@@ -28,6 +28,7 @@ __all__ = [
     "BUILD_PARALLEL_MIN_PIXELS",
     "parallel_parts",
     "build_lattice",
+    "ones_filtered",
     "splat_range",
     "vertex_pass",
     "slice_range",
@@ -284,15 +285,13 @@ def _merge(keys, counts):
     return table, merged[:filled], ids
 
 
-@numba.njit(cache=True, parallel=True)
-def _relabel(offsets, ids):
-    """Step 3: chunk-local vertex ids + 1 to merged ids + 1 (chunks 1, 2, … of the pixels)."""
-    n, d1 = offsets.shape
-    parts = ids.shape[0]
-    step = (n + parts - 1) // parts
-    for p in numba.prange(min(step, n), n):
+@numba.njit(cache=True)
+def _relabel_range(offsets, ids, step, p0, p1):
+    """Step 3 for pixels ``p0 <= p < p1``: chunk-local vertex ids + 1 to merged ids + 1
+    (``step`` pixels per chunk; chunk 0's ids map to themselves)."""
+    for p in range(p0, p1):
         t = p // step
-        for r in range(d1):
+        for r in range(offsets.shape[1]):
             offsets[p, r] = ids[t, offsets[p, r] - 1] + 1
 
 
@@ -319,12 +318,17 @@ def _neighbours_range(table, keys, neighbours, e0, e1):
 
 
 @numba.njit(cache=True, parallel=True)
-def _neighbours_parallel(table, keys, neighbours, chunks):
-    """``_neighbours_range`` over all vertices in ``chunks`` chunks, in parallel."""
+def _relabel_and_neighbours(offsets, ids, table, keys, neighbours):
+    """Steps 3 and 4 in one parallel loop (one barrier): thread ``t`` relabels its chunk of
+    the pixels and finds the blur neighbours of its share of the vertices."""
+    n = offsets.shape[0]
     m = keys.shape[0]
-    step = (m + chunks - 1) // chunks
-    for t in numba.prange(chunks):
-        _neighbours_range(table, keys, neighbours, min(t * step, m), min((t + 1) * step, m))
+    parts = ids.shape[0]
+    step = (n + parts - 1) // parts
+    vstep = (m + parts - 1) // parts
+    for t in numba.prange(parts):
+        _relabel_range(offsets, ids, step, min(t * step, n), min((t + 1) * step, n))
+        _neighbours_range(table, keys, neighbours, min(t * vstep, m), min((t + 1) * vstep, m))
 
 
 def build_lattice(features, parts):
@@ -360,10 +364,37 @@ def build_lattice(features, parts):
     counts = np.zeros(parts, np.int64)
     _embed_chunks(features, offsets, weights, keys, counts)
     table, keys, ids = _merge(keys, counts)
-    _relabel(offsets, ids)
     neighbours = np.zeros((d + 1, len(keys) + 1, 2), np.int32)
-    _neighbours_parallel(table, keys, neighbours, 4 * parts)
+    _relabel_and_neighbours(offsets, ids, table, keys, neighbours)
     return offsets, weights, neighbours
+
+
+@numba.njit(cache=True)
+def ones_filtered(offsets, weights, neighbours):
+    """``B · 1`` (N,) float64, one thread: the lattice filter (without ``alpha``) of a
+    constant 1, each pixel's row sum of the lattice kernel. Scalar loops over one channel:
+    a few milliseconds, so no thread team (its barriers cost more on a busy machine)."""
+    n, d1 = offsets.shape
+    m = neighbours.shape[1] - 1
+    buf = np.zeros(m + 1)
+    for p in range(n):
+        for r in range(d1):
+            buf[offsets[p, r]] += weights[p, r]
+    buf[0] = 0.0
+    tmp = np.empty_like(buf)
+    tmp[0] = 0.0
+    for j in range(d1):
+        nbrs = neighbours[j]
+        for v in range(1, m + 1):
+            tmp[v] = buf[v] + 0.5 * (buf[nbrs[v, 0]] + buf[nbrs[v, 1]])
+        buf, tmp = tmp, buf
+    out = np.empty(n)
+    for p in range(n):
+        total = 0.0
+        for r in range(d1):
+            total += weights[p, r] * buf[offsets[p, r]]
+        out[p] = total
+    return out
 
 
 # ============================================================================ filtering

@@ -27,7 +27,8 @@ mean field fuses both lattices into one update, ``meanfield.py`` decides.
 Where it runs:
 
 * **build**: always on the CPU, in Numba (``_lattice_kernels.build_lattice``): each thread
-  embeds a chunk of the pixels with a hash table of its own, and the tables are merged.
+  embeds a chunk of the pixels with a hash table of its own, and the tables are merged;
+  the row sums ``B·1`` (for the normalisation) in one scalar pass (``row_sums``).
 * **filter, fast tier** (``backend.fast_tier``, NumPy arrays): Numba kernels. The pixels are
   read in order and splatted into the small vertex buffer (it stays in cache); with several
   threads each takes a slice of the pixels and splats into its own buffer, and the buffers
@@ -46,7 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..backend import fast_tier, get_array_module, scatter_add, to_numpy
+from ..backend import fast_tier, get_array_module, scatter_add
 
 __all__ = ["Lattice", "LatticeKernel", "SplatBuffers", "alpha", "build_lattice", "calibrate",
            "lattice_filter"]
@@ -139,6 +140,10 @@ class Lattice:
                 np.zeros((2,) + shape, self.dtype), np.zeros((max(parts - 1, 0),) + shape, self.dtype))
         return self._buffers[n_labels, parts]
 
+    def row_sums(self):
+        """``B · 1`` (N,) NumPy float64: each pixel's row sum of the lattice filter (CPU)."""
+        return _numba_kernels().ones_filtered(self.offsets, self.weights, self.neighbours)
+
     def _index_arrays(self, xp):
         if xp not in self._on_device:
             self._on_device[xp] = (xp.asarray(self.offsets.astype(np.int64)),
@@ -212,9 +217,8 @@ class LatticeKernel:
         features = np.ascontiguousarray(features, dtype=np.float64)
         self.lattice = Lattice(features, dtype=dtype)
         d = features.shape[1]
-        # the lattice's own K·1 (one channel), as Krähenbühl's code computes it
-        ones = xp.ones((features.shape[0], 1), dtype=dtype)
-        k1 = np.asarray(to_numpy(self.lattice.filter(ones, coef=alpha(d)))[:, 0], dtype=np.float64)
+        # the lattice's own K·1, as Krähenbühl's code computes it (filtering ones)
+        k1 = alpha(d) * self.lattice.row_sums()
         self.coef = alpha(d)  # K_lattice = alpha · B
         if normalization == "none" or exclude_self:
             c = calibrate(features, k1)

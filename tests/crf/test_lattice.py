@@ -124,3 +124,13 @@ def test_build_finds_every_simplex_vertex_once():
     assert offsets.min() >= 1 and offsets.max() == m
     assert all(len(set(row)) == 6 for row in offsets.tolist())
     assert neighbours.min() >= 0 and neighbours.max() <= m and (neighbours[:, 0] == 0).all()
+
+
+def test_row_sums_equal_the_filter_of_ones():
+    """``Lattice.row_sums`` (one scalar pass, float64) is the filter of a constant 1."""
+    image = photo("coffee")[40:100, 80:150]
+    lat = lattice.Lattice(_features(image, 6.0, 15.0), dtype=np.float64)
+    ones = np.ones((lat.offsets.shape[0], 1))
+    for impl in ("fast", "reference"):
+        with backend.use_impl(impl):
+            np.testing.assert_allclose(lat.row_sums(), lat.filter(ones)[:, 0], rtol=1e-12)
