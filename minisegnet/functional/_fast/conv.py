@@ -1,0 +1,250 @@
+"""The fast tier of ``conv.py``: the same convolutions, computed with less work.
+
+Never graded; ``conv.py`` calls it through ``backend.fast_tier`` and the tier-agreement test
+compares the two. What it does differently from the reference tier:
+
+* 3×3, stride-1 convolutions (forward, and their input gradient, which is again such a
+  convolution with the flipped kernel) run as Winograd F(2×2, 3×3) (``winograd.py``):
+  2.25× fewer multiplies. A dilated 3×3 convolution becomes an undilated one on the
+  ``d_h·d_w`` polyphase components of its padded input, stacked as a batch
+  ("space-to-batch", as DeepLab implements atrous convolution), so Winograd serves it too.
+* A stride-1 transposed convolution *is* a convolution with the flipped kernel (lesson 04):
+  im2col plus one GEMM with ``K = C_out·kH·kW`` instead of a thin GEMM plus col2im, and
+  Winograd where the kernel is 3×3. The same holds for conv2d's input gradient.
+* Weight gradients take the tall GEMM order (``_gemm.weight_gradient``).
+
+Plain array code: NumPy or CuPy (the Winograd transforms use Numba kernels on NumPy).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NamedTuple
+
+from ...backend import fast_tier, get_array_module
+from .._gemm import ConvCache, add_bias, from_gemm, to_gemm, weight_gradient
+from ..conv_matrix import fold_gemm, unfold_gemm
+from ..shapes import conv_out
+from . import winograd
+
+__all__ = ["conv2d_forward", "conv2d_backward", "conv_transpose2d_forward",
+           "conv_transpose2d_backward", "winograd_pays"]
+
+_THIS = sys.modules[__name__]
+_WINOGRAD = "minisegnet.functional._fast.winograd"
+
+
+class _Columns(NamedTuple):
+    """Saved by a direct (im2col) convolution: its columns (C_in·kH·kW, N·L)."""
+
+    cols: object
+
+
+class _Winograd(NamedTuple):
+    """Saved by a Winograd convolution: its input (x, or x's polyphase batch) and padding."""
+
+    x: object
+    padding: tuple
+
+
+class _AsConv(NamedTuple):
+    """Saved by a transposed convolution run as a convolution: that convolution's cache."""
+
+    conv: object
+
+
+# ---------------------------------------------------------------- choosing the algorithm
+
+
+def winograd_pays(c_in, c_out, tiles) -> bool:
+    """Whether Winograd beats im2col + GEMM for these channels and this many 2×2 tiles.
+
+    The transforms cost about ``16·(C_in + C_out)`` operations per tile, the saving is
+    ``20·C_in·C_out`` multiply-adds: with few channels or few tiles im2col wins.
+    """
+    return min(c_in, c_out) >= 16 and tiles >= 64
+
+
+def _winograd(xp, w, stride, x_shape, out_size, dilation):
+    """The Winograd module when it applies (3×3, stride 1) and pays, else None."""
+    if tuple(w.shape[2:]) != (3, 3) or tuple(stride) != (1, 1):
+        return None
+    tiles = x_shape[0] * ((out_size[0] + 1) // 2) * ((out_size[1] + 1) // 2)
+    return fast_tier(xp, _WINOGRAD, worthwhile=winograd_pays(w.shape[1], w.shape[0], tiles))
+
+
+def _flipped(w):
+    """A transposed-conv weight (C_in, C_out, kH, kW) as the equivalent conv weight, or back:
+    kernel flipped in both axes, the two channel axes swapped."""
+    xp = get_array_module(w)
+    return xp.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+
+
+def _flipped_padding(kernel, padding, dilation, in_size, out_size):
+    """Padding ``d(k-1) - p`` of the stride-1 convolution that equals a stride-1 transposed
+    one, or None when it would be negative or its output size would not be ``out_size``."""
+    pad = tuple(d * (k - 1) - p for k, p, d in zip(kernel, padding, dilation))
+    if min(pad) < 0 or any(conv_out(in_size[a], kernel[a], 1, pad[a], dilation[a]) != out_size[a]
+                           for a in (0, 1)):
+        return None
+    return pad
+
+
+# ---------------------------------------------------------------- conv2d
+
+
+def conv2d_forward(x, w, b, stride, padding, dilation, out_size):
+    """``conv.conv2d_forward`` on checked arguments (pairs); returns ``(y, cache)``."""
+    xp = get_array_module(x)
+    winograd = _winograd(xp, w, stride, x.shape, out_size, dilation)
+    if winograd is None:
+        y_gemm, cols = _correlate(x.transpose(1, 0, 2, 3), w, stride, padding, dilation, out_size)
+        y, saved = add_bias(from_gemm(y_gemm, x.shape[0], out_size), b), _Columns(cols)
+    elif dilation == (1, 1):
+        y, saved = winograd.conv3x3(x, w, b, padding, out_size), _Winograd(x, padding)
+    else:
+        phases = _space_to_batch(x, padding, dilation, out_size)
+        y = _batch_to_space(winograd.conv3x3(phases, w, None, (0, 0), _phase_size(out_size, dilation)),
+                            dilation, x.shape[0], out_size)
+        y, saved = add_bias(y, b), _Winograd(phases, (0, 0))
+    return y, ConvCache("conv2d", saved, w, b is not None, x.shape, y.shape, stride, padding,
+                        dilation, _THIS)
+
+
+def conv2d_backward(dy, cache):
+    """``conv.conv2d_backward`` for a cache of ``conv2d_forward`` above."""
+    db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
+    if isinstance(cache.saved, _Columns):
+        dy_gemm = to_gemm(dy)
+        dw = weight_gradient(dy_gemm, cache.saved.cols, cache.w.shape)
+        return _conv_input_gradient(dy, dy_gemm, cache), dw, db
+    x, padding = cache.saved
+    if cache.dilation == (1, 1):
+        dw = winograd.conv3x3_weight_gradient(x, dy, padding)
+        return winograd.conv3x3_input_gradient(dy, cache.w, padding, cache.x_shape[2:]), dw, db
+    # Dilated: the same on the polyphase batch, then the gradient back through the split.
+    out_size = dy.shape[2:]
+    dy_phases = _space_to_batch_output(dy, cache.dilation, _phase_size(out_size, cache.dilation))
+    dw = winograd.conv3x3_weight_gradient(x, dy_phases, (0, 0))
+    dx_phases = winograd.conv3x3_input_gradient(dy_phases, cache.w, (0, 0), x.shape[2:])
+    return _batch_to_space_input(dx_phases, cache), dw, db
+
+
+def _correlate(x_cnhw, w, stride, padding, dilation, out_size):
+    """``y₂ = W₂ @ im2col(x)``: returns ``(y₂, cols)`` as ``conv._correlate``."""
+    cols = unfold_gemm(x_cnhw, w.shape[2:], stride, padding, dilation, out_size)
+    cols = cols.reshape(-1, x_cnhw.shape[1] * out_size[0] * out_size[1])
+    return w.reshape(w.shape[0], -1) @ cols, cols
+
+
+def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
+    """``y = col2im(W₂ᵀ x₂)``, as ``conv._scatter``, with w: (C_in, C_out, kH, kW)."""
+    c_in, c_out, kh, kw = w.shape
+    cols = w.reshape(c_in, -1).T @ x_gemm
+    return fold_gemm(cols.reshape(c_out, kh, kw, n, *in_size), out_size, stride, padding, dilation)
+
+
+def _conv_input_gradient(dy, dy_gemm, cache):
+    """``dx = Cᵀ dy``: with stride 1 a convolution of dy with the flipped kernel (one GEMM with
+    ``K = C_out·kH·kW`` after im2col), else a GEMM and col2im."""
+    kernel, in_size = cache.w.shape[2:], cache.x_shape[2:]
+    pad = None
+    if cache.stride == (1, 1):
+        pad = _flipped_padding(kernel, cache.padding, cache.dilation, dy.shape[2:], in_size)
+    if pad is None:
+        return _scatter(dy_gemm, cache.w, dy.shape[0], dy.shape[2:], in_size, cache.stride,
+                        cache.padding, cache.dilation)
+    dx_gemm, _ = _correlate(dy.transpose(1, 0, 2, 3), _flipped(cache.w), (1, 1), pad,
+                            cache.dilation, in_size)
+    return from_gemm(dx_gemm, dy.shape[0], in_size)
+
+
+# ---------------------------------------------------------------- space-to-batch (dilation)
+
+
+def _phase_size(out_size, dilation):
+    """Output size of each polyphase convolution: ``ceil(H_out / d)`` (likewise W)."""
+    return tuple(-(-o // d) for o, d in zip(out_size, dilation))
+
+
+def _space_to_batch(x, padding, dilation, out_size):
+    """The padded input's ``d_h·d_w`` polyphase components as one batch.
+
+    ``phases[(a·d_w + b)·N + n, c, u, v] = x_pad[n, c, d_h·u + a, d_w·v + b]``, each
+    ``(ceil(H_out/d_h) + 2, ...)``: output ``(d_h·u + a, d_w·v + b)`` of the dilated
+    convolution is output ``(u, v)`` of the undilated one on phase ``(a, b)``.
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (dh, dw), (ph, pw) = dilation, padding
+    hq, wq = (s + 2 for s in _phase_size(out_size, dilation))
+    padded = xp.zeros((n, c, dh * hq, dw * wq), dtype=x.dtype)
+    rows, cols = min(h, dh * hq - ph), min(w, dw * wq - pw)
+    padded[:, :, ph:ph + rows, pw:pw + cols] = x[:, :, :rows, :cols]
+    phases = padded.reshape(n, c, hq, dh, wq, dw).transpose(3, 5, 0, 1, 2, 4)
+    return xp.ascontiguousarray(phases).reshape(dh * dw * n, c, hq, wq)
+
+
+def _batch_to_space(y_phases, dilation, n, out_size):
+    """Inverse of the split for outputs: (d_h·d_w·N, C, U, V) → (N, C, H_out, W_out)."""
+    xp = get_array_module(y_phases)
+    (dh, dw), (_, c, u, v) = dilation, y_phases.shape
+    y = y_phases.reshape(dh, dw, n, c, u, v).transpose(2, 3, 4, 0, 5, 1).reshape(n, c, u * dh, v * dw)
+    return xp.ascontiguousarray(y[:, :, :out_size[0], :out_size[1]])
+
+
+def _space_to_batch_output(dy, dilation, phase_size):
+    """dy split like the outputs (the adjoint of ``_batch_to_space``): zeros past H_out, W_out."""
+    xp = get_array_module(dy)
+    n, c, ho, wo = dy.shape
+    (dh, dw), (u, v) = dilation, phase_size
+    full = xp.zeros((n, c, u * dh, v * dw), dtype=dy.dtype)
+    full[:, :, :ho, :wo] = dy
+    phases = full.reshape(n, c, u, dh, v, dw).transpose(3, 5, 0, 1, 2, 4)
+    return xp.ascontiguousarray(phases).reshape(dh * dw * n, c, u, v)
+
+
+def _batch_to_space_input(dx_phases, cache):
+    """The adjoint of ``_space_to_batch``: phase gradients back onto x (padding dropped)."""
+    xp = get_array_module(dx_phases)
+    n, c, h, w = cache.x_shape
+    (dh, dw), (ph, pw) = cache.dilation, cache.padding
+    hq, wq = dx_phases.shape[2:]
+    padded = dx_phases.reshape(dh, dw, n, c, hq, wq).transpose(2, 3, 4, 0, 5, 1)
+    padded = padded.reshape(n, c, hq * dh, wq * dw)
+    dx = xp.zeros((n, c, h, w), dtype=dx_phases.dtype)
+    rows, cols = min(h, dh * hq - ph), min(w, dw * wq - pw)
+    dx[:, :, :rows, :cols] = padded[:, :, ph:ph + rows, pw:pw + cols]
+    return dx
+
+
+# ---------------------------------------------------------------- conv_transpose2d
+
+
+def conv_transpose2d_forward(x, w, b, stride, padding, dilation, out_size):
+    """``conv.conv_transpose2d_forward`` on checked arguments; returns ``(y, cache)``."""
+    pad = None
+    if stride == (1, 1):
+        pad = _flipped_padding(w.shape[2:], padding, dilation, x.shape[2:], out_size)
+    if pad is not None:     # a convolution with the flipped kernel (Winograd if 3×3)
+        y, conv_cache = conv2d_forward(x, _flipped(w), b, stride, pad, dilation, out_size)
+        saved = _AsConv(conv_cache)
+    else:
+        saved = to_gemm(x)
+        y = add_bias(_scatter(saved, w, x.shape[0], x.shape[2:], out_size, stride, padding,
+                              dilation), b)
+    return y, ConvCache("conv_transpose2d", saved, w, b is not None, x.shape, y.shape, stride,
+                        padding, dilation, _THIS)
+
+
+def conv_transpose2d_backward(dy, cache):
+    """``conv.conv_transpose2d_backward`` for a cache of ``conv_transpose2d_forward`` above."""
+    if isinstance(cache.saved, _AsConv):
+        dx, dw_conv, db = conv2d_backward(dy, cache.saved.conv)
+        return dx, _flipped(dw_conv), db
+    n, _, h, w = cache.x_shape
+    dx_gemm, dy_cols = _correlate(dy.transpose(1, 0, 2, 3), cache.w, cache.stride, cache.padding,
+                                  cache.dilation, (h, w))
+    dw = weight_gradient(cache.saved, dy_cols, cache.w.shape)
+    db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
+    return from_gemm(dx_gemm, n, (h, w)), dw, db
