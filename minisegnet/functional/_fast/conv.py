@@ -41,10 +41,9 @@ class _Columns(NamedTuple):
 
 
 class _Winograd(NamedTuple):
-    """Saved by a Winograd convolution: its input (x, or x's polyphase batch) and padding."""
+    """Saved by a Winograd convolution (of x, or of x's polyphase batch when dilated)."""
 
-    x: object
-    padding: tuple
+    saved: object      # winograd.Saved
 
 
 class _AsConv(NamedTuple):
@@ -100,13 +99,9 @@ def conv2d_forward(x, w, b, stride, padding, dilation, out_size):
     if winograd is None:
         y_gemm, cols = _correlate(x.transpose(1, 0, 2, 3), w, stride, padding, dilation, out_size)
         y, saved = add_bias(from_gemm(y_gemm, x.shape[0], out_size), b), _Columns(cols)
-    elif dilation == (1, 1):
-        y, saved = winograd.conv3x3(x, w, b, padding, out_size), _Winograd(x, padding)
     else:
-        phases = _space_to_batch(x, padding, dilation, out_size)
-        y = _batch_to_space(winograd.conv3x3(phases, w, None, (0, 0), _phase_size(out_size, dilation)),
-                            dilation, x.shape[0], out_size)
-        y, saved = add_bias(y, b), _Winograd(phases, (0, 0))
+        y, saved = winograd.conv3x3_forward(x, w, b, padding, dilation, out_size)
+        saved = _Winograd(saved)
     return y, ConvCache("conv2d", saved, w, b is not None, x.shape, y.shape, stride, padding,
                         dilation, _THIS)
 
@@ -118,16 +113,7 @@ def conv2d_backward(dy, cache):
         dy_gemm = to_gemm(dy)
         dw = weight_gradient(dy_gemm, cache.saved.cols, cache.w.shape)
         return _conv_input_gradient(dy, dy_gemm, cache), dw, db
-    x, padding = cache.saved
-    if cache.dilation == (1, 1):
-        dw = winograd.conv3x3_weight_gradient(x, dy, padding)
-        return winograd.conv3x3_input_gradient(dy, cache.w, padding, cache.x_shape[2:]), dw, db
-    # Dilated: the same on the polyphase batch, then the gradient back through the split.
-    out_size = dy.shape[2:]
-    dy_phases = _space_to_batch_output(dy, cache.dilation, _phase_size(out_size, cache.dilation))
-    dw = winograd.conv3x3_weight_gradient(x, dy_phases, (0, 0))
-    dx_phases = winograd.conv3x3_input_gradient(dy_phases, cache.w, (0, 0), x.shape[2:])
-    return _batch_to_space_input(dx_phases, cache), dw, db
+    return (*winograd.conv3x3_backward(dy, cache.w, cache.saved.saved), db)
 
 
 def _correlate(x_cnhw, w, stride, padding, dilation, out_size):
@@ -157,65 +143,6 @@ def _conv_input_gradient(dy, dy_gemm, cache):
     dx_gemm, _ = _correlate(dy.transpose(1, 0, 2, 3), _flipped(cache.w), (1, 1), pad,
                             cache.dilation, in_size)
     return from_gemm(dx_gemm, dy.shape[0], in_size)
-
-
-# ---------------------------------------------------------------- space-to-batch (dilation)
-
-
-def _phase_size(out_size, dilation):
-    """Output size of each polyphase convolution: ``ceil(H_out / d)`` (likewise W)."""
-    return tuple(-(-o // d) for o, d in zip(out_size, dilation))
-
-
-def _space_to_batch(x, padding, dilation, out_size):
-    """The padded input's ``d_h·d_w`` polyphase components as one batch.
-
-    ``phases[(a·d_w + b)·N + n, c, u, v] = x_pad[n, c, d_h·u + a, d_w·v + b]``, each
-    ``(ceil(H_out/d_h) + 2, ...)``: output ``(d_h·u + a, d_w·v + b)`` of the dilated
-    convolution is output ``(u, v)`` of the undilated one on phase ``(a, b)``.
-    """
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    (dh, dw), (ph, pw) = dilation, padding
-    hq, wq = (s + 2 for s in _phase_size(out_size, dilation))
-    padded = xp.zeros((n, c, dh * hq, dw * wq), dtype=x.dtype)
-    rows, cols = min(h, dh * hq - ph), min(w, dw * wq - pw)
-    padded[:, :, ph:ph + rows, pw:pw + cols] = x[:, :, :rows, :cols]
-    phases = padded.reshape(n, c, hq, dh, wq, dw).transpose(3, 5, 0, 1, 2, 4)
-    return xp.ascontiguousarray(phases).reshape(dh * dw * n, c, hq, wq)
-
-
-def _batch_to_space(y_phases, dilation, n, out_size):
-    """Inverse of the split for outputs: (d_h·d_w·N, C, U, V) → (N, C, H_out, W_out)."""
-    xp = get_array_module(y_phases)
-    (dh, dw), (_, c, u, v) = dilation, y_phases.shape
-    y = y_phases.reshape(dh, dw, n, c, u, v).transpose(2, 3, 4, 0, 5, 1).reshape(n, c, u * dh, v * dw)
-    return xp.ascontiguousarray(y[:, :, :out_size[0], :out_size[1]])
-
-
-def _space_to_batch_output(dy, dilation, phase_size):
-    """dy split like the outputs (the adjoint of ``_batch_to_space``): zeros past H_out, W_out."""
-    xp = get_array_module(dy)
-    n, c, ho, wo = dy.shape
-    (dh, dw), (u, v) = dilation, phase_size
-    full = xp.zeros((n, c, u * dh, v * dw), dtype=dy.dtype)
-    full[:, :, :ho, :wo] = dy
-    phases = full.reshape(n, c, u, dh, v, dw).transpose(3, 5, 0, 1, 2, 4)
-    return xp.ascontiguousarray(phases).reshape(dh * dw * n, c, u, v)
-
-
-def _batch_to_space_input(dx_phases, cache):
-    """The adjoint of ``_space_to_batch``: phase gradients back onto x (padding dropped)."""
-    xp = get_array_module(dx_phases)
-    n, c, h, w = cache.x_shape
-    (dh, dw), (ph, pw) = cache.dilation, cache.padding
-    hq, wq = dx_phases.shape[2:]
-    padded = dx_phases.reshape(dh, dw, n, c, hq, wq).transpose(2, 3, 4, 0, 5, 1)
-    padded = padded.reshape(n, c, hq * dh, wq * dw)
-    dx = xp.zeros((n, c, h, w), dtype=dx_phases.dtype)
-    rows, cols = min(h, dh * hq - ph), min(w, dw * wq - pw)
-    dx[:, :, :rows, :cols] = padded[:, :, ph:ph + rows, pw:pw + cols]
-    return dx
 
 
 # ---------------------------------------------------------------- conv_transpose2d

@@ -40,9 +40,10 @@ import numpy as np
 
 from ...backend import fast_tier, get_array_module
 
-__all__ = ["B_T", "G", "A_T", "Tiles", "tiles_for", "kernel_transform", "kernel_transform_adjoint",
-           "input_transform", "output_transform", "output_transform_adjoint", "conv3x3",
-           "conv3x3_weight_gradient", "conv3x3_input_gradient"]
+__all__ = ["B_T", "G", "A_T", "Tiles", "tiles_for", "kernel_transform",
+           "kernel_transform_adjoint", "input_transform", "input_transform_adjoint",
+           "output_transform", "output_transform_adjoint", "Saved", "conv3x3_forward",
+           "conv3x3_backward"]
 
 # The transforms of F(2, 3), Lavin & Gray (2016), section 4.1: y = Aᵀ[(G g) ⊙ (Bᵀ d)].
 B_T = np.array([[1, 0, -1, 0],
@@ -62,41 +63,72 @@ CHUNK_BYTES = 4 << 20
 
 
 class Tiles(NamedTuple):
-    """The tile grid of one chunk: ``n`` images of ``th × tw`` 2×2 output tiles."""
+    """The array code's tile grid for a chunk of ``n`` images: each of the ``n·d_h·d_w``
+    polyphase images (just the ``n`` images when undilated) has ``th × tw`` 2×2 tiles,
+    stored ``row = tw + 1`` to a tile row (the junk column)."""
 
     n: int
+    out_size: tuple    # (H_out, W_out) of the convolution
+    dilation: tuple
     th: int
     tw: int
-    out_size: tuple    # (H_out, W_out), at most (2·th, 2·tw)
-
-    @property
-    def count(self) -> int:
-        """Columns of V and M: every tile plus one junk column per tile row."""
-        return self.n * self.th * (self.tw + 1)
+    row: int
+    count: int         # columns of V and M
 
 
-def tiles_for(n, out_size) -> Tiles:
-    """The grid of 2×2 output tiles covering ``out_size`` (the last ones may overhang)."""
-    return Tiles(n, (out_size[0] + 1) // 2, (out_size[1] + 1) // 2, tuple(out_size))
+def tiles_for(n, out_size, dilation=(1, 1)) -> Tiles:
+    """The grid of 2×2 output tiles (the last ones may overhang) of ``n`` images."""
+    u, v = _phase_size(out_size, dilation)
+    th, tw = (u + 1) // 2, (v + 1) // 2
+    return Tiles(n, tuple(out_size), tuple(dilation), th, tw, tw + 1,
+                 n * dilation[0] * dilation[1] * th * (tw + 1))
+
+
+def _undilated(tiles):
+    """The grid as an undilated one over the polyphase batch."""
+    dh, dw = tiles.dilation
+    return tiles._replace(n=tiles.n * dh * dw, out_size=_phase_size(tiles.out_size, tiles.dilation),
+                          dilation=(1, 1))
 
 
 # ---------------------------------------------------------------- the transforms
 
 
+def _g(a):
+    """``G`` applied along the first axis: (3, ...) → (4, ...) (adds and halves; BLAS is slow
+    at such thin products)."""
+    xp = get_array_module(a)
+    out = xp.empty((4,) + a.shape[1:], dtype=a.dtype)
+    half_sum, half_middle = (a[0] + a[2]) * 0.5, a[1] * 0.5
+    out[0] = a[0]
+    xp.add(half_sum, half_middle, out=out[1])
+    xp.subtract(half_sum, half_middle, out=out[2])
+    out[3] = a[2]
+    return out
+
+
+def _g_adjoint(a):
+    """``Gᵀ`` applied along the first axis: (4, ...) → (3, ...)."""
+    xp = get_array_module(a)
+    out = xp.empty((3,) + a.shape[1:], dtype=a.dtype)
+    half_sum, half_difference = (a[1] + a[2]) * 0.5, (a[1] - a[2]) * 0.5
+    xp.add(a[0], half_sum, out=out[0])
+    out[1] = half_difference
+    xp.add(half_sum, a[3], out=out[2])
+    return out
+
+
 def kernel_transform(w):
     """``U[4k + l] = (G w Gᵀ)[k, l]`` for every (C_out, C_in) pair: (16, C_out, C_in)."""
-    xp = get_array_module(w)
-    g = xp.asarray(G, dtype=w.dtype)
-    u = xp.einsum("ki,ocij,lj->kloc", g, w, g)
-    return xp.ascontiguousarray(u.reshape(16, w.shape[0], w.shape[1]))
+    u = _g(_g(w.transpose(3, 2, 0, 1)).transpose(1, 0, 2, 3))      # (k, l, C_out, C_in)
+    return u.reshape(16, w.shape[0], w.shape[1])
 
 
 def kernel_transform_adjoint(du):
     """The weight gradient from ``dU`` (16, C_out, C_in): ``dw = Gᵀ dU G``, (C_out, C_in, 3, 3)."""
     xp = get_array_module(du)
-    g = xp.asarray(G, dtype=du.dtype)
-    du = du.reshape(4, 4, du.shape[1], du.shape[2])
-    return xp.ascontiguousarray(xp.einsum("ki,kloc,lj->ocij", g, du, g))
+    dw = _g_adjoint(_g_adjoint(du.reshape(4, 4, du.shape[1], du.shape[2])).transpose(1, 0, 2, 3))
+    return xp.ascontiguousarray(dw.transpose(2, 3, 1, 0))           # (j, i, o, c) → (o, c, i, j)
 
 
 def _phase_range(phase, pad, size, count):
@@ -127,10 +159,15 @@ def _phases(x, padding, tiles):
 
 
 def input_transform(x, padding, tiles, v):
-    """``v[4k + l, c, tile] = (Bᵀ d B)[k, l]`` for the 4×4 padded-input tile ``d`` of every tile.
+    """``V[4k + l, c, tile] = (Bᵀ d B)[k, l]`` for the 4×4 padded-input tile ``d`` of every tile.
 
-    x: (n, C, H, W); padding: (p_h, p_w); v: (16, C, tiles.count), written (junk columns 0).
+    x: (n, C, H, W); padding: (p_h, p_w); v: (16, ≥ C·tiles.count), C-contiguous: V is
+    written as ``v[:, :C·count]`` read as (16, C, count) (junk columns 0). Dilated: the
+    same on the padded input's polyphase components, stacked as a batch.
     """
+    if tiles.dilation != (1, 1):
+        x, padding = _space_to_batch(x, padding, tiles.dilation, tiles.out_size), (0, 0)
+        tiles = _undilated(tiles)
     xp = get_array_module(x)
     c = x.shape[1]
     q = _phases(x, padding, tiles)
@@ -144,13 +181,64 @@ def input_transform(x, padding, tiles, v):
     # Columns: the same, the shifts now one step along the flattened (n, t, s) axis.
     r = r.reshape(4, 2, c, tiles.count)
     left0, left1, right0, right1 = r[:, 0, :, :-1], r[:, 1, :, :-1], r[:, 0, :, 1:], r[:, 1, :, 1:]
-    v4 = v.reshape(4, 4, c, tiles.count)
+    v4 = v[:, :c * tiles.count].reshape(4, 4, c, tiles.count)
     xp.subtract(left0, right0, out=v4[:, 0, :, :-1])
     xp.add(left1, right0, out=v4[:, 1, :, :-1])
     xp.subtract(right0, left1, out=v4[:, 2, :, :-1])
     xp.subtract(left1, right1, out=v4[:, 3, :, :-1])
     # At s = tw the column step ran into the next tile row: junk, zeroed.
-    v.reshape(16, c, tiles.n * tiles.th, tiles.tw + 1)[..., tiles.tw] = 0
+    v4.reshape(16, c, tiles.n * tiles.th, tiles.row)[..., tiles.tw] = 0
+
+
+def input_transform_adjoint(dv, tiles, dx, padding):
+    """``dx = Σ_tiles B dV Bᵀ`` placed back where each tile came from (overlaps add):
+    the adjoint of ``input_transform``.
+
+    dv: (16, ≥ C·tiles.count) as written by ``input_transform`` (junk columns 0);
+    dx: (n, C, H, W), written (input pixels that no tile reads get 0).
+    """
+    if tiles.dilation != (1, 1):
+        hq, wq = (s + 2 for s in _phase_size(tiles.out_size, tiles.dilation))
+        dx_phases = get_array_module(dv).empty((tiles.n * tiles.dilation[0] * tiles.dilation[1],
+                                                dx.shape[1], hq, wq), dtype=dx.dtype)
+        input_transform_adjoint(dv, _undilated(tiles), dx_phases, (0, 0))
+        dx[...] = _batch_to_space_input(dx_phases, padding, tiles.dilation, dx.shape)
+        return
+    xp = get_array_module(dv)
+    n, c, h, w = dx.shape
+    dv4 = dv[:, :c * tiles.count].reshape(4, 4, c, tiles.count)
+    # Columns, adjoint: each shifted read of r becomes an add into dr.
+    dr = xp.zeros((4, 2, c, tiles.count), dtype=dv.dtype)
+    dr[:, 0, :, :-1] += dv4[:, 0, :, :-1]
+    dr[:, 0, :, 1:] -= dv4[:, 0, :, :-1]
+    dr[:, 1, :, :-1] += dv4[:, 1, :, :-1]
+    dr[:, 0, :, 1:] += dv4[:, 1, :, :-1]
+    dr[:, 0, :, 1:] += dv4[:, 2, :, :-1]
+    dr[:, 1, :, :-1] -= dv4[:, 2, :, :-1]
+    dr[:, 1, :, :-1] += dv4[:, 3, :, :-1]
+    dr[:, 1, :, 1:] -= dv4[:, 3, :, :-1]
+    # Rows, adjoint.
+    dr = dr.reshape(4, 2, c, tiles.n, tiles.th, tiles.tw + 1)
+    dq = xp.zeros((2, 2, c, tiles.n, tiles.th + 1, tiles.tw + 1), dtype=dv.dtype)
+    dq[0, :, :, :, :-1] += dr[0]
+    dq[0, :, :, :, 1:] -= dr[0]
+    dq[1, :, :, :, :-1] += dr[1]
+    dq[0, :, :, :, 1:] += dr[1]
+    dq[0, :, :, :, 1:] += dr[2]
+    dq[1, :, :, :, :-1] -= dr[2]
+    dq[1, :, :, :, :-1] += dr[3]
+    dq[1, :, :, :, 1:] -= dr[3]
+    # The polyphase split, adjoint: every input pixel sits in exactly one phase.
+    dx[...] = 0
+    dx_cnhw = dx.transpose(1, 0, 2, 3)
+    for a in (0, 1):
+        rows = _phase_range(a, padding[0], h, tiles.th + 1)
+        for b in (0, 1):
+            cols = _phase_range(b, padding[1], w, tiles.tw + 1)
+            if rows is not None and cols is not None:
+                (r0, r1, ri), (c0, c1, ci) = rows, cols
+                dx_cnhw[:, :, ri:ri + 2 * (r1 - r0):2, ci:ci + 2 * (c1 - c0):2] = dq[a, b, :, :, r0:r1,
+                                                                                  c0:c1]
 
 
 def _output_matrix(xp, dtype):
@@ -161,12 +249,19 @@ def _output_matrix(xp, dtype):
 def output_transform(m, tiles, b, y):
     """``y = Aᵀ M A (+ b)`` for every tile, written into ``y`` as an image batch.
 
-    m: (16, C_out, tiles.count); b: (C_out,) or None; y: (n, C_out, H_out, W_out), written.
+    m: (16, ≥ C_out·tiles.count), M as ``m[:, :C_out·count]``; b: (C_out,) or None;
+    y: (n, C_out, H_out, W_out), written.
     """
     xp = get_array_module(m)
-    c_out = m.shape[1]
-    y_tiles = _output_matrix(xp, m.dtype) @ m.reshape(16, -1)        # (4, C_out·count)
-    y_tiles = y_tiles.reshape(2, 2, c_out, tiles.n, tiles.th, tiles.tw + 1)
+    c_out = y.shape[1]
+    if tiles.dilation != (1, 1):
+        inner = _undilated(tiles)
+        y_phases = xp.empty((inner.n, c_out) + inner.out_size, dtype=y.dtype)
+        output_transform(m, inner, b, y_phases)
+        y[...] = _batch_to_space(y_phases, tiles.dilation, tiles.n, tiles.out_size)
+        return
+    y_tiles = _output_matrix(xp, m.dtype) @ m[:, :c_out * tiles.count]      # (4, C_out·count)
+    y_tiles = y_tiles.reshape(2, 2, c_out, tiles.n, tiles.th, tiles.row)
     ho, wo = tiles.out_size
     for a in (0, 1):
         for b_ in (0, 1):
@@ -179,97 +274,175 @@ def output_transform(m, tiles, b, y):
 def output_transform_adjoint(dy, tiles, dm):
     """``dM = A dY Aᵀ`` for every 2×2 tile ``dY`` of dy: the adjoint of ``output_transform``.
 
-    dy: (n, C_out, H_out, W_out); dm: (16, C_out, tiles.count), written (junk columns 0).
+    dy: (n, C_out, H_out, W_out); dm: (16, ≥ C_out·tiles.count), dM written as
+    ``dm[:, :C_out·count]`` (junk columns 0).
     """
+    if tiles.dilation != (1, 1):
+        dy_phases = _space_to_batch_output(dy, tiles.dilation, _phase_size(tiles.out_size, tiles.dilation))
+        output_transform_adjoint(dy_phases, _undilated(tiles), dm)
+        return
     xp = get_array_module(dy)
     c_out = dy.shape[1]
     ho, wo = tiles.out_size
-    dy_tiles = xp.zeros((2, 2, c_out, tiles.n, tiles.th, tiles.tw + 1), dtype=dy.dtype)
+    dy_tiles = xp.zeros((2, 2, c_out, tiles.n, tiles.th, tiles.row), dtype=dy.dtype)
     for a in (0, 1):
         for b in (0, 1):
             rows, cols = (ho - a + 1) // 2, (wo - b + 1) // 2
             dy_tiles[a, b, :, :, :rows, :cols] = dy[:, :, a::2, b::2].transpose(1, 0, 2, 3)
-    xp.matmul(_output_matrix(xp, dy.dtype).T, dy_tiles.reshape(4, -1), out=dm.reshape(16, -1))
+    dm[:, :c_out * tiles.count] = _output_matrix(xp, dy.dtype).T @ dy_tiles.reshape(4, -1)
+
+
+# ---------------------------------------------------------------- space-to-batch (dilation)
+
+
+def _phase_size(out_size, dilation):
+    """Outputs per polyphase component: ``ceil(H_out / d)`` (likewise W)."""
+    return tuple(-(-o // d) for o, d in zip(out_size, dilation))
+
+
+def _space_to_batch(x, padding, dilation, out_size):
+    """The padded input's ``d_h·d_w`` polyphase components as one batch.
+
+    ``phases[(n·d_h + a)·d_w + b, c, u, v] = x_pad[n, c, d_h·u + a, d_w·v + b]``, each
+    ``(ceil(H_out/d_h) + 2, ...)``: output ``(d_h·u + a, d_w·v + b)`` of the dilated
+    convolution is output ``(u, v)`` of the undilated one on phase ``(a, b)``.
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (dh, dw), (ph, pw) = dilation, padding
+    hq, wq = (s + 2 for s in _phase_size(out_size, dilation))
+    padded = xp.zeros((n, c, dh * hq, dw * wq), dtype=x.dtype)
+    rows, cols = min(h, dh * hq - ph), min(w, dw * wq - pw)
+    padded[:, :, ph:ph + rows, pw:pw + cols] = x[:, :, :rows, :cols]
+    phases = padded.reshape(n, c, hq, dh, wq, dw).transpose(0, 3, 5, 1, 2, 4)
+    return xp.ascontiguousarray(phases).reshape(n * dh * dw, c, hq, wq)
+
+
+def _batch_to_space(y_phases, dilation, n, out_size):
+    """Outputs back from the polyphase batch: (N·d_h·d_w, C, U, V) → (N, C, H_out, W_out)."""
+    (dh, dw), (_, c, u, v) = dilation, y_phases.shape
+    y = y_phases.reshape(n, dh, dw, c, u, v).transpose(0, 3, 4, 1, 5, 2).reshape(n, c, u * dh, v * dw)
+    return y[:, :, :out_size[0], :out_size[1]]
+
+
+def _space_to_batch_output(dy, dilation, phase_size):
+    """dy split like the outputs (the adjoint of ``_batch_to_space``): zeros past H_out, W_out."""
+    xp = get_array_module(dy)
+    n, c, ho, wo = dy.shape
+    (dh, dw), (u, v) = dilation, phase_size
+    full = xp.zeros((n, c, u * dh, v * dw), dtype=dy.dtype)
+    full[:, :, :ho, :wo] = dy
+    phases = full.reshape(n, c, u, dh, v, dw).transpose(0, 3, 5, 1, 2, 4)
+    return xp.ascontiguousarray(phases).reshape(n * dh * dw, c, u, v)
+
+
+def _batch_to_space_input(dx_phases, padding, dilation, x_shape):
+    """The adjoint of ``_space_to_batch``: phase gradients back onto x (padding dropped)."""
+    xp = get_array_module(dx_phases)
+    n, c, h, w = x_shape
+    (dh, dw), (ph, pw) = dilation, padding
+    hq, wq = dx_phases.shape[2:]
+    padded = dx_phases.reshape(n, dh, dw, c, hq, wq).transpose(0, 3, 4, 1, 5, 2)
+    padded = padded.reshape(n, c, hq * dh, wq * dw)
+    dx = xp.zeros((n, c, h, w), dtype=dx_phases.dtype)
+    rows, cols = min(h, dh * hq - ph), min(w, dw * wq - pw)
+    dx[:, :, :rows, :cols] = padded[:, :, ph:ph + rows, pw:pw + cols]
+    return dx
 
 
 # ---------------------------------------------------------------- the convolution, chunked
 
 
+class Saved(NamedTuple):
+    """What ``conv3x3_forward`` keeps for ``conv3x3_backward``: the transformed input."""
+
+    v: list            # per chunk: V as (16, ≥ C_in·count)
+    chunks: list       # per chunk: (start, stop) images
+    padding: tuple
+    dilation: tuple
+    in_size: tuple
+
+
 def _transforms(xp):
-    """The module with the three tile transforms: Numba kernels for NumPy, else this one."""
+    """The module with the tile transforms: Numba kernels for NumPy arrays, else this one."""
     import sys
 
     kernels = fast_tier(xp, _KERNELS, cpu_only=True)
     return kernels if kernels is not None else sys.modules[__name__]
 
 
-def _chunks(n, out_size, channels, itemsize):
+def _chunks(t, n, out_size, dilation, channels, itemsize):
     """``(start, stop)`` image ranges whose V (16·channels·tiles values) fits CHUNK_BYTES."""
-    per_image = 16 * channels * tiles_for(1, out_size).count * itemsize
+    per_image = 16 * channels * t.tiles_for(1, out_size, dilation).count * itemsize
     step = max(1, min(n, CHUNK_BYTES // per_image))
     return [(i, min(i + step, n)) for i in range(0, n, step)]
 
 
-def _buffer(xp, shape, dtype, pool):
-    """A ``shape`` view of a flat scratch buffer that is reused from chunk to chunk."""
-    size = int(np.prod(shape))
-    if pool.get(dtype) is None or pool[dtype].size < size:
-        pool[dtype] = xp.empty(size, dtype=dtype)
-    return pool[dtype][:size].reshape(shape)
+def _matrices(xp, rows, cols, dtype):
+    """16 matrices (rows, cols) as one (16, rows·cols + 16) array, read as ``_view``.
+
+    They sit ``rows·cols + 16`` values apart, not ``rows·cols``: a tile's 16 values are read
+    or written together, and when that stride is a multiple of 4 KiB (64 channels × 1024
+    tiles × 4 bytes is) all 16 fall into one cache set and evict each other, which made
+    the transform kernels 5-8 times slower.
+    """
+    return xp.empty((16, rows * cols + 16), dtype=dtype)
 
 
-def conv3x3(x, w, b, padding, out_size):
-    """``y[n, o, p, q] = b[o] + Σ_{c,i,j} w[o, c, i, j] · x_pad[n, c, p + i, q + j]`` by F(2×2, 3×3).
+def _view(a, rows, cols):
+    """The (16, rows, cols) matrices of a ``_matrices`` array."""
+    return a[:, :rows * cols].reshape(16, rows, cols)
 
-    x: (N, C_in, H, W); w: (C_out, C_in, 3, 3); b: (C_out,) or None; padding: (p_h, p_w);
-    out_size: (H_out, W_out), any size (rows past the padded input read zeros).
-    Returns y: (N, C_out, H_out, W_out).
+
+def conv3x3_forward(x, w, b, padding, dilation, out_size):
+    """``y[n, o, p, q] = b[o] + Σ_{c,i,j} w[o, c, i, j] · x_pad[n, c, p + d_h·i, q + d_w·j]``
+    by F(2×2, 3×3).
+
+    x: (N, C_in, H, W); w: (C_out, C_in, 3, 3); b: (C_out,) or None; padding, dilation:
+    pairs; out_size: (H_out, W_out). Returns ``(y, saved)``: y (N, C_out, H_out, W_out) and
+    what ``conv3x3_backward`` needs.
     """
     xp = get_array_module(x)
     t = _transforms(xp)
-    n, c_in = x.shape[:2]
+    (n, c_in), c_out = x.shape[:2], w.shape[0]
     u = kernel_transform(w)
-    y = xp.empty((n, w.shape[0]) + tuple(out_size), dtype=x.dtype)
-    v_pool, m_pool = {}, {}
-    for start, stop in _chunks(n, out_size, max(c_in, w.shape[0]), x.dtype.itemsize):
-        tiles = tiles_for(stop - start, out_size)
-        v = _buffer(xp, (16, c_in, tiles.count), x.dtype, v_pool)
-        m = _buffer(xp, (16, w.shape[0], tiles.count), x.dtype, m_pool)
+    y = xp.empty((n, c_out) + tuple(out_size), dtype=x.dtype)
+    chunks = _chunks(t, n, out_size, dilation, max(c_in, c_out), x.dtype.itemsize)
+    saved = Saved([], chunks, tuple(padding), tuple(dilation), tuple(x.shape[2:]))
+    m = None
+    for start, stop in chunks:
+        tiles = t.tiles_for(stop - start, out_size, dilation)
+        v = _matrices(xp, c_in, tiles.count, x.dtype)
+        if m is None:                    # the first chunk is the largest
+            m = _matrices(xp, c_out, tiles.count, x.dtype)
         t.input_transform(x[start:stop], padding, tiles, v)
-        xp.matmul(u, v, out=m)                                       # 16 × (C_out, tiles)
+        xp.matmul(u, _view(v, c_in, tiles.count), out=_view(m, c_out, tiles.count))
         t.output_transform(m, tiles, b, y[start:stop])
-    return y
+        saved.v.append(v)
+    return y, saved
 
 
-def conv3x3_weight_gradient(x, dy, padding):
-    """``dw`` of ``conv3x3``: ``Gᵀ (Σ_tiles dM Vᵀ) G`` with ``dM = A dY Aᵀ``, ``V = Bᵀ d B``.
+def conv3x3_backward(dy, w, saved):
+    """``(dx, dw)`` of ``conv3x3_forward``, by the adjoint of the same pipeline.
 
-    x: (N, C_in, H, W); dy: (N, C_out, H_out, W_out). Returns (C_out, C_in, 3, 3).
-    """
-    xp = get_array_module(x)
-    t = _transforms(xp)
-    n, c_in = x.shape[:2]
-    c_out, out_size = dy.shape[1], dy.shape[2:]
-    du = xp.zeros((16, c_out, c_in), dtype=x.dtype)
-    v_pool, m_pool = {}, {}
-    for start, stop in _chunks(n, out_size, max(c_in, c_out), x.dtype.itemsize):
-        tiles = tiles_for(stop - start, out_size)
-        v = _buffer(xp, (16, c_in, tiles.count), x.dtype, v_pool)
-        dm = _buffer(xp, (16, c_out, tiles.count), x.dtype, m_pool)
-        t.input_transform(x[start:stop], padding, tiles, v)
-        t.output_transform_adjoint(dy[start:stop], tiles, dm)
-        du += xp.matmul(dm, v.transpose(0, 2, 1))
-    return kernel_transform_adjoint(du)
-
-
-def conv3x3_input_gradient(dy, w, padding, in_size):
-    """``dx`` of ``conv3x3``: dy convolved with the flipped, transposed kernel (lesson 04).
-
-    ``dx[n, c, h, v] = Σ_{o,i,j} w[o, c, 2-i, 2-j] · dy_pad[n, o, h + p - 2 + i, ...]``: padding
-    ``2 - p`` where that is ≥ 0, else dy cropped by ``p - 2``. Returns (N, C_in, H, W).
+    ``dM = A dY Aᵀ``; ``dw = Gᵀ (Σ_tiles dM Vᵀ) G``; ``dV = Uᵀ dM`` and ``dx`` the adjoint
+    input transform of dV (the 4×4 tiles ``B dV Bᵀ`` added back where they were read).
+    dy: (N, C_out, H_out, W_out); w: (C_out, C_in, 3, 3).
     """
     xp = get_array_module(dy)
-    w_flipped = xp.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    crop = [max(p - 2, 0) for p in padding]
-    dy = dy[:, :, crop[0]:, crop[1]:]
-    return conv3x3(dy, w_flipped, None, tuple(max(2 - p, 0) for p in padding), in_size)
+    t = _transforms(xp)
+    (n, c_out), c_in = dy.shape[:2], w.shape[1]
+    u_t = xp.ascontiguousarray(kernel_transform(w).transpose(0, 2, 1))     # (16, C_in, C_out)
+    du = xp.zeros((16, c_out, c_in), dtype=dy.dtype)
+    dx = xp.empty((n, c_in) + saved.in_size, dtype=dy.dtype)
+    dm = dv = None
+    for (start, stop), v in zip(saved.chunks, saved.v):
+        tiles = t.tiles_for(stop - start, dy.shape[2:], saved.dilation)
+        if dm is None:                   # the first chunk is the largest
+            dm, dv = _matrices(xp, c_out, tiles.count, dy.dtype), _matrices(xp, c_in, tiles.count, dy.dtype)
+        t.output_transform_adjoint(dy[start:stop], tiles, dm)
+        dm_view = _view(dm, c_out, tiles.count)
+        du += xp.matmul(dm_view, _view(v, c_in, tiles.count).transpose(0, 2, 1))
+        xp.matmul(u_t, dm_view, out=_view(dv, c_in, tiles.count))
+        t.input_transform_adjoint(dv, tiles, dx[start:stop], saved.padding)
+    return dx, kernel_transform_adjoint(du)
