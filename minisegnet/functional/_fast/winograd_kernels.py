@@ -2,7 +2,7 @@
 
 Each kernel fuses what ``winograd.py``'s array code does in several passes (polyphase split,
 row transform, column transform; output transform and tile layout) into one pass over each
-image plane, the planes split over threads. Same signatures and results as the array code
+image plane. Same signatures and results as the array code
 (the twins in ``winograd.py``, which run on CuPy arrays and against which these are tested),
 but their own tile layout: no junk column, and a dilated convolution's polyphase
 components are read in place (no space-to-batch copies), each with its own tile grid.
@@ -15,7 +15,10 @@ is ``T_h × T_w`` with ``T_h = Σ_α ceil(u_α / 2)``, the phases one after anot
 ``i, j ∈ 0..3``. V, M, dM and dV arrive as C-contiguous (16, ≥ C·count) arrays, matrix ``k``
 of channel ``c`` starting at ``[k, c·count]``.
 
-This module imports ``numba`` at its top: ``backend.fast_tier(..., cpu_only=True)``
+Serial on purpose: the GEMMs between the transforms run on BLAS's threads, and a second
+thread team (Numba's OpenMP layer) spinning next to them on the same cores cost more than it
+saved (case 1 of ``bench_conv.py`` on 2 threads of a busy 2-core machine: 10 s instead of
+0.25 s). This module imports ``numba`` at its top: ``backend.fast_tier(..., cpu_only=True)``
 imports it on first use. Every kernel moves an image row through a contiguous scratch
 ``line`` and reads or writes the strided phases there: indexing the 4-D arrays with
 computed offsets directly kept the loops from vectorising (2-4× slower).
@@ -92,11 +95,11 @@ def _inside(d, phase, pad, size, count):
     return first, max(first, stop)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _input_tiles(x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
     n, c, h, w = x.shape
     th_max, tw_max = _axis_tiles(ho, dh, 0), _axis_tiles(wo, dw, 0)
-    for plane in numba.prange(n * c):
+    for plane in range(n * c):
         image, channel = plane // c, plane % c
         source = x[image, channel]
         q = np.empty((2, 2, th_max + 1, tw_max + 1), dtype=x.dtype)   # q[a, b, u, s]: phase
@@ -145,11 +148,11 @@ def _input_tiles(x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
             row_offset += th
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _input_tiles_adjoint(dv, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, dx):
     n, c, h, w = dx.shape
     th_max, tw_max = _axis_tiles(ho, dh, 0), _axis_tiles(wo, dw, 0)
-    for plane in numba.prange(n * c):
+    for plane in range(n * c):
         image, channel = plane // c, plane % c
         target = dx[image, channel]
         target[:] = 0                                # pixels that no tile reads
@@ -198,11 +201,11 @@ def _input_tiles_adjoint(dv, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, c
             row_offset += th
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _output_tiles(m, dh, dw, th_total, tw_total, count, bias, y):
     n, c_out, ho, wo = y.shape
     tw_max = _axis_tiles(wo, dw, 0)
-    for plane in numba.prange(n * c_out):
+    for plane in range(n * c_out):
         image, o = plane // c_out, plane % c_out
         beta_o = bias[o]
         target = y[image, o]
@@ -239,11 +242,11 @@ def _output_tiles(m, dh, dw, th_total, tw_total, count, bias, y):
             row_offset += th
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _output_tiles_adjoint(dy, dh, dw, th_total, tw_total, count, dm):
     n, c_out, ho, wo = dy.shape
     tw_max = _axis_tiles(wo, dw, 0)
-    for plane in numba.prange(n * c_out):
+    for plane in range(n * c_out):
         image, o = plane // c_out, plane % c_out
         source = dy[image, o]
         lines = np.empty((2, 2 * tw_max), dtype=dy.dtype)    # dy phase rows 2t, 2t + 1; 0 past the edge
