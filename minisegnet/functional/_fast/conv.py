@@ -117,17 +117,17 @@ def conv2d_backward(dy, cache):
 
 
 def _correlate(x_cnhw, w, stride, padding, dilation, out_size):
-    """``y₂ = W₂ @ im2col(x)``: returns ``(y₂, cols)`` as ``conv._correlate``."""
-    cols = unfold_gemm(x_cnhw, w.shape[2:], stride, padding, dilation, out_size)
-    cols = cols.reshape(-1, x_cnhw.shape[1] * out_size[0] * out_size[1])
-    return w.reshape(w.shape[0], -1) @ cols, cols
+    """``y₂ = W₂ @ im2col(x)``: returns ``(y₂, cols)`` (the reference tier's core)."""
+    c_out, taps = w.shape[0], w[0].size
+    cols = unfold_gemm(x_cnhw, w.shape[2:], stride, padding, dilation, out_size).reshape(taps, -1)
+    return w.reshape(c_out, taps) @ cols, cols
 
 
 def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
-    """``y = col2im(W₂ᵀ x₂)``, as ``conv._scatter``, with w: (C_in, C_out, kH, kW)."""
-    c_in, c_out, kh, kw = w.shape
-    cols = w.reshape(c_in, -1).T @ x_gemm
-    return fold_gemm(cols.reshape(c_out, kh, kw, n, *in_size), out_size, stride, padding, dilation)
+    """``y = col2im(W₂ᵀ x₂)`` with w: (C_in, C_out, kH, kW) (the reference tier's core)."""
+    product = w.reshape(w.shape[0], w[0].size).T @ x_gemm             # (C_out·kH·kW, N·H·W)
+    product = product.reshape(w.shape[1:] + (n,) + tuple(in_size))
+    return fold_gemm(product, out_size, stride, padding, dilation)
 
 
 def _conv_input_gradient(dy, dy_gemm, cache):
@@ -169,9 +169,9 @@ def conv_transpose2d_backward(dy, cache):
     if isinstance(cache.saved, _AsConv):
         dx, dw_conv, db = conv2d_backward(dy, cache.saved.conv)
         return dx, _flipped(dw_conv), db
-    n, _, h, w = cache.x_shape
+    in_size = cache.x_shape[2:]
     dx_gemm, dy_cols = _correlate(dy.transpose(1, 0, 2, 3), cache.w, cache.stride, cache.padding,
-                                  cache.dilation, (h, w))
-    dw = weight_gradient(cache.saved, dy_cols, cache.w.shape)
+                                  cache.dilation, in_size)
     db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
-    return from_gemm(dx_gemm, n, (h, w)), dw, db
+    return (from_gemm(dx_gemm, cache.x_shape[0], in_size),
+            weight_gradient(cache.saved, dy_cols, cache.w.shape), db)
