@@ -3,14 +3,20 @@
 Forward of one is backward of the other: a convolution is ``y = C x`` for the sparse
 matrix ``C`` of ``conv2d_matrix``; its input gradient is ``Cᵀ dy``, which *is* a transposed
 convolution, and the transposed convolution's input gradient ``C dy`` *is* a convolution.
-Both are computed with im2col (or col2im) and one GEMM per call, in the GEMM layout
-``(channels, N·H·W)`` of ``im2col.unfold_gemm``.
+So two cores do all the work, in the GEMM layout ``(channels, N·H·W)`` of
+``conv_matrix.unfold_gemm``: ``_correlate`` (im2col and one GEMM) and ``_scatter`` (one GEMM
+and col2im).
+
+That is the reference tier, the code assignment A1 (and A2 for the transposed convolution)
+asks for. The fast tier (``_fast/conv.py``: Winograd for 3×3 stride-1 convolutions, the
+stride-1 transposed convolution as a convolution with the flipped kernel, tuned GEMM orders)
+computes the same and is chosen by ``minisegnet.backend`` (``set_impl``).
 
 Gradients are returned as fresh arrays (they never accumulate into anything); ``nn`` layers
 add them to their parameters' ``.grad``.
 
-Lessons: ``lessons/03-conv-as-matrix.md``, ``lessons/04-transposed-conv.md``,
-``lessons/06-dilated-conv.md``.
+Lessons: ``lessons/03-conv-as-matrix.md`` (and its Winograd appendix),
+``lessons/04-transposed-conv.md``, ``lessons/06-dilated-conv.md``.
 """
 
 from __future__ import annotations

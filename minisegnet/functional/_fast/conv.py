@@ -1,19 +1,21 @@
 """The fast tier of ``conv.py``: the same convolutions, computed with less work.
 
 Never graded; ``conv.py`` calls it through ``backend.fast_tier`` and the tier-agreement test
-compares the two. What it does differently from the reference tier:
+(``tests/functional/test_conv_tiers.py``) compares the two. What it does differently:
 
-* 3×3, stride-1 convolutions (forward, and their input gradient, which is again such a
-  convolution with the flipped kernel) run as Winograd F(2×2, 3×3) (``winograd.py``):
-  2.25× fewer multiplies. A dilated 3×3 convolution becomes an undilated one on the
-  ``d_h·d_w`` polyphase components of its padded input, stacked as a batch
-  ("space-to-batch", as DeepLab implements atrous convolution), so Winograd serves it too.
+* 3×3, stride-1 convolutions run as Winograd F(2×2, 3×3) (``winograd.py``): 2.25× fewer
+  multiplies in the forward pass, and in the backward pass, which is the adjoint of the
+  same pipeline (the input gradient, a 3×3 stride-1 convolution of dy with the flipped
+  kernel, and the weight gradient share one transform of dy). A dilated 3×3 convolution is
+  an undilated one on each polyphase component of its padded input (every d-th row and
+  column: DeepLab's "space-to-batch" view of atrous convolution), so Winograd serves it too.
+  Only from 32 channels and 128 tiles on (``winograd_pays``): below, im2col is faster.
 * A stride-1 transposed convolution *is* a convolution with the flipped kernel (lesson 04):
-  im2col plus one GEMM with ``K = C_out·kH·kW`` instead of a thin GEMM plus col2im, and
-  Winograd where the kernel is 3×3. The same holds for conv2d's input gradient.
+  it runs as one (Winograd where 3×3), not as a thin GEMM plus col2im; conv2d's stride-1
+  input gradient likewise, as im2col of dy and one GEMM with ``K = C_out·kH·kW``.
 * Weight gradients take the tall GEMM order (``_gemm.weight_gradient``).
 
-Plain array code: NumPy or CuPy (the Winograd transforms use Numba kernels on NumPy).
+Plain array code: NumPy or CuPy (on NumPy the Winograd transforms are Numba kernels).
 """
 
 from __future__ import annotations

@@ -11,24 +11,31 @@ element-wise product becomes 16 independent matrix products ``M[k] = U[k] @ V[k]
 ``U = G w Gᵀ`` (16, C_out, C_in) and ``V = Bᵀ d B`` (16, C_in, tiles): 2.25× fewer
 multiplies than im2col's one product, plus the transforms (additions and subtractions).
 
-Backward: the weight gradient is the adjoint of the same pipeline,
-``dw = Gᵀ (Σ_tiles dM Vᵀ) G`` with ``dM = A dY Aᵀ``; the input gradient is another 3×3
-stride-1 convolution, of dy with the flipped kernel (lesson 04), so it runs here too.
+Backward: the adjoint of the same pipeline. ``dM = A dY Aᵀ`` per tile; the weight gradient
+``dw = Gᵀ (Σ_tiles dM Vᵀ) G``; the input gradient ``dV = Uᵀ dM``, each tile's ``B dV Bᵀ``
+added back where it was read. (That input gradient is the 3×3 stride-1 convolution of dy
+with the flipped kernel, lesson 04, computed with Winograd's transposed algorithm.)
 
-Layout. The input tiles overlap (a 4×4 window every 2 pixels), so ``Bᵀ d B`` is computed
-from the four polyphase components of the padded input (even/odd rows × even/odd columns),
-where a tile's 16 taps are one-step shifts. Each image's tile grid is ``th × (tw + 1)``:
-the extra, junk column (zero in V and dM) lets every column shift run as one long array
-operation, and is dropped at the end. Output tiles do not overlap, so the output transform
-and its adjoint are plain matrix products with ``A ⊗ A``. The batch is processed a few
-images at a time so that V and M stay in cache and their buffers are reused.
+Dilation ``d``: the outputs ``α, α + d, ...`` of a dilated convolution read only inputs ``d``
+apart, so each polyphase component is an undilated convolution (DeepLab's
+"space-to-batch" view of atrous convolution); every transform here works on them.
 
-The transforms are plain array code (NumPy or CuPy). For NumPy arrays the three transforms
-run as fused, multi-threaded Numba kernels instead (``winograd_kernels``, tested against
-these), chosen through ``backend.fast_tier``.
+Two implementations of the transforms, with the same functions (``tiles_for``,
+``input_transform``, ``input_transform_adjoint``, ``output_transform``,
+``output_transform_adjoint``) but their own tile layouts:
 
-Accuracy: B and A only add and subtract, G halves, so float32 results stay within a few
-units in the last place of the direct sum (the tests allow 1e-5 of the output's scale).
+* the array code below (NumPy or CuPy): the input tiles overlap (a 4×4 window every 2
+  pixels), so ``Bᵀ d B`` is computed from the four polyphase components of the padded
+  input, where a tile's 16 taps are one-step shifts; each image's tile grid is
+  ``th × (tw + 1)``, the extra junk column (zero in V and dM) letting every column shift
+  run as one long array operation; dilated inputs are split into a batch of phases first;
+* ``winograd_kernels`` (Numba, for NumPy arrays, chosen through ``backend.fast_tier``): the
+  same arithmetic fused into one pass per image plane, phases read in place, no junk.
+
+The batch is processed a few images at a time, so that V and M of a chunk stay in cache.
+
+Accuracy: B and A only add and subtract, G halves; float32 results differ from float64 by
+about 5e-7 of the output's scale, as im2col's do (the tests allow 5e-6).
 Lesson: ``lessons/03-appendix-winograd.md``.
 """
 
