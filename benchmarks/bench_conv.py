@@ -18,12 +18,15 @@ above TOLERANCE), else 0. Timings never affect the exit status.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import _harness as H
 
 ARGS = H.parse_args(__doc__)  # sets the thread env vars: must come before numpy's import
 H.use_repo_checkout()
+# The Winograd transform kernels split their work over numba.get_num_threads() threads.
+os.environ["NUMBA_NUM_THREADS"] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
