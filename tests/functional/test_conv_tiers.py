@@ -269,3 +269,23 @@ def test_winograd_float32_accuracy(rng):
     for got, ref in ((y32, y64), (dx32, dx64), (dw32, dw64)):
         assert got.dtype == np.float32
         assert np.abs(got - ref).max() <= 5e-6 * np.abs(ref).max()
+
+
+def test_winograd_in_chunks_on_worker_threads(rng):
+    """A batch big enough for several chunks (9 float64 images: 2 + 2 + 2 + 2 + 1), run on
+    the BLAS thread count's worker threads (2 on the development machine), equals the
+    reference tier."""
+    x = rng.standard_normal((9, 64, 32, 32))
+    w = rng.standard_normal((48, 64, 3, 3)) / 24
+    b = rng.standard_normal(48)
+    dy = rng.standard_normal((9, 48, 32, 32))
+    results = {}
+    for impl in ("reference", "fast"):
+        with backend.use_impl(impl):
+            y, cache = F.conv2d_forward(x, w, b, padding=1)
+            results[impl] = (y, *F.conv2d_backward(dy, cache))
+    chunks = cache.saved.saved.chunks
+    assert type(cache.saved).__name__ == "_Winograd" and len(chunks) > 2
+    assert chunks[-1][1] - chunks[-1][0] < chunks[0][1] - chunks[0][0]
+    for ref, got in zip(results["reference"], results["fast"]):
+        R.assert_close(got, ref, 1e-10)

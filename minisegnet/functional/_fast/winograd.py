@@ -401,6 +401,54 @@ def _view(a, rows, cols):
     return a[:, :rows * cols].reshape(16, rows, cols)
 
 
+# Chunks go to worker threads, each running its GEMMs on a single BLAS thread: a handful of
+# hand-overs per call instead of a BLAS thread team woken for each of the 16 small products
+# of every chunk. On a 2-core machine shared with other jobs that team made the fast tier
+# 5-10 times slower than PyTorch; limited to one BLAS thread per chunk, it beat it.
+_pools = {}                # worker count → ThreadPoolExecutor, started on first use
+_blas_controller = []      # [threadpoolctl.ThreadpoolController], found on first use
+
+
+def _blas():
+    """threadpoolctl's controller of the BLAS libraries, or None without threadpoolctl."""
+    if not _blas_controller:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _blas_controller.append(None)
+        else:
+            _blas_controller.append(ThreadpoolController().select(user_api="blas"))
+    return _blas_controller[0]
+
+
+def _in_chunks(xp, work, count):
+    """``work(i, k)`` for every chunk ``i < count``, ``k`` the worker running it: on as many
+    threads as BLAS may use, each chunk's products on one BLAS thread, when the chunks are
+    enough to share; else all here (``k = 0``)."""
+    blas = _blas() if xp is np else None
+    threads = min([count] + [lib["num_threads"] for lib in blas.info()]) if blas else 1
+    if threads <= 1:
+        for i in range(count):
+            work(i, 0)
+        return
+    if threads not in _pools:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="winograd")
+    with blas.limit(limits=1):
+        futures = [_pools[threads].submit(lambda k: [work(i, k) for i in range(k, count, threads)], k)
+                   for k in range(threads)]
+        for future in futures:
+            future.result()
+
+
+def _scratch(xp, buffers, k, rows, count, dtype):
+    """Worker ``k``'s reusable ``_matrices(rows, count)`` (the first chunk is the largest)."""
+    if k not in buffers:
+        buffers[k] = _matrices(xp, rows, count, dtype)
+    return buffers[k]
+
+
 def conv3x3_forward(x, w, b, padding, dilation, out_size):
     """``y[n, o, p, q] = b[o] + Σ_{c,i,j} w[o, c, i, j] · x_pad[n, c, p + d_h·i, q + d_w·j]``
     by F(2×2, 3×3).
@@ -415,17 +463,20 @@ def conv3x3_forward(x, w, b, padding, dilation, out_size):
     u = kernel_transform(w)
     y = xp.empty((n, c_out) + tuple(out_size), dtype=x.dtype)
     chunks = _chunks(t, n, out_size, dilation, max(c_in, c_out), x.dtype.itemsize)
-    saved = Saved([], chunks, tuple(padding), tuple(dilation), tuple(x.shape[2:]))
-    m = None
-    for start, stop in chunks:
+    saved = Saved([None] * len(chunks), chunks, tuple(padding), tuple(dilation), tuple(x.shape[2:]))
+    largest, m_buffers = t.tiles_for(chunks[0][1] - chunks[0][0], out_size, dilation).count, {}
+
+    def work(i, k):
+        start, stop = chunks[i]
         tiles = t.tiles_for(stop - start, out_size, dilation)
         v = _matrices(xp, c_in, tiles.count, x.dtype)
-        if m is None:                    # the first chunk is the largest
-            m = _matrices(xp, c_out, tiles.count, x.dtype)
+        m = _scratch(xp, m_buffers, k, c_out, largest, x.dtype)
         t.input_transform(x[start:stop], padding, tiles, v)
         xp.matmul(u, _view(v, c_in, tiles.count), out=_view(m, c_out, tiles.count))
         t.output_transform(m, tiles, b, y[start:stop])
-        saved.v.append(v)
+        saved.v[i] = v
+
+    _in_chunks(xp, work, len(chunks))
     return y, saved
 
 
@@ -440,16 +491,22 @@ def conv3x3_backward(dy, w, saved):
     t = _transforms(xp)
     (n, c_out), c_in = dy.shape[:2], w.shape[1]
     u_t = xp.ascontiguousarray(kernel_transform(w).transpose(0, 2, 1))     # (16, C_in, C_out)
-    du = xp.zeros((16, c_out, c_in), dtype=dy.dtype)
+    du = [None] * len(saved.chunks)                                      # per chunk (16, C_out, C_in)
     dx = xp.empty((n, c_in) + saved.in_size, dtype=dy.dtype)
-    dm = dv = None
-    for (start, stop), v in zip(saved.chunks, saved.v):
+    first = saved.chunks[0]
+    largest = t.tiles_for(first[1] - first[0], dy.shape[2:], saved.dilation).count
+    dm_buffers, dv_buffers = {}, {}
+
+    def work(i, k):
+        start, stop = saved.chunks[i]
         tiles = t.tiles_for(stop - start, dy.shape[2:], saved.dilation)
-        if dm is None:                   # the first chunk is the largest
-            dm, dv = _matrices(xp, c_out, tiles.count, dy.dtype), _matrices(xp, c_in, tiles.count, dy.dtype)
+        dm = _scratch(xp, dm_buffers, k, c_out, largest, dy.dtype)
+        dv = _scratch(xp, dv_buffers, k, c_in, largest, dy.dtype)
         t.output_transform_adjoint(dy[start:stop], tiles, dm)
         dm_view = _view(dm, c_out, tiles.count)
-        du += xp.matmul(dm_view, _view(v, c_in, tiles.count).transpose(0, 2, 1))
+        du[i] = xp.matmul(dm_view, _view(saved.v[i], c_in, tiles.count).transpose(0, 2, 1))
         xp.matmul(u_t, dm_view, out=_view(dv, c_in, tiles.count))
         t.input_transform_adjoint(dv, tiles, dx[start:stop], saved.padding)
-    return dx, kernel_transform_adjoint(du)
+
+    _in_chunks(xp, work, len(saved.chunks))
+    return dx, kernel_transform_adjoint(sum(du[1:], du[0]))

@@ -15,11 +15,11 @@ is ``T_h × T_w`` with ``T_h = Σ_α ceil(u_α / 2)``, the phases one after anot
 ``i, j ∈ 0..3``. V, M, dM and dV arrive as C-contiguous (16, ≥ C·count) arrays, matrix ``k``
 of channel ``c`` starting at ``[k, c·count]``.
 
-Threads: each kernel handles a range of planes and releases the GIL; ``_over_planes`` splits
-the planes over plain Python worker threads. Not Numba's ``parallel=True``: the GEMMs between
-the transforms run on BLAS's threads, and Numba's OpenMP thread team spinning next to them
-on the same cores cost more than it saved (case 1 of ``bench_conv.py`` on 2 threads of a
-busy 2-core machine: 10 s instead of 0.25 s).
+Threads: the kernels are serial and release the GIL; ``winograd.py`` runs chunks of images
+on worker threads. Not Numba's ``parallel=True``: the GEMMs between the transforms run on
+BLAS's threads, and Numba's OpenMP thread team spinning next to them on the same cores cost
+more than it saved (case 1 of ``bench_conv.py`` on 2 threads of a busy 2-core machine: 10 s
+instead of 0.25 s).
 
 This module imports ``numba`` at its top: ``backend.fast_tier(..., cpu_only=True)`` imports
 it on first use. Every kernel moves an image row through a contiguous scratch
@@ -59,55 +59,27 @@ def tiles_for(n, out_size, dilation=(1, 1)) -> Tiles:
 def input_transform(x, padding, tiles, v):
     """``V[4k + l, c, tile] = (Bᵀ d B)[k, l]``: see ``winograd.input_transform``."""
     (ho, wo), (dh, dw) = tiles.out_size, tiles.dilation
-    _over_planes(_input_tiles, x.shape[0] * x.shape[1], x, padding[0], padding[1], ho, wo, dh, dw,
-                 tiles.th, tiles.tw, tiles.count, v)
+    _input_tiles(x, padding[0], padding[1], ho, wo, dh, dw, tiles.th, tiles.tw, tiles.count, v)
 
 
 def input_transform_adjoint(dv, tiles, dx, padding):
     """``dx = Σ_tiles B dV Bᵀ`` (overlaps add): see ``winograd.input_transform_adjoint``."""
     (ho, wo), (dh, dw) = tiles.out_size, tiles.dilation
-    _over_planes(_input_tiles_adjoint, dx.shape[0] * dx.shape[1], dv, padding[0], padding[1], ho,
-                 wo, dh, dw, tiles.th, tiles.tw, tiles.count, dx)
+    _input_tiles_adjoint(dv, padding[0], padding[1], ho, wo, dh, dw, tiles.th, tiles.tw,
+                         tiles.count, dx)
 
 
 def output_transform(m, tiles, b, y):
     """``y = Aᵀ M A (+ b)``: see ``winograd.output_transform``."""
     bias = np.zeros(y.shape[1], dtype=y.dtype) if b is None else b
     dh, dw = tiles.dilation
-    _over_planes(_output_tiles, y.shape[0] * y.shape[1], m, dh, dw, tiles.th, tiles.tw,
-                 tiles.count, bias, y)
+    _output_tiles(m, dh, dw, tiles.th, tiles.tw, tiles.count, bias, y)
 
 
 def output_transform_adjoint(dy, tiles, dm):
     """``dM = A dY Aᵀ``: see ``winograd.output_transform_adjoint``."""
     dh, dw = tiles.dilation
-    _over_planes(_output_tiles_adjoint, dy.shape[0] * dy.shape[1], dy, dh, dw, tiles.th, tiles.tw,
-                 tiles.count, dm)
-
-
-# Below this many planes one thread does it all (a hand-over costs about 20-50 µs).
-PLANES_PER_THREAD = 16
-_workers = {}      # size → ThreadPoolExecutor: started on first use, kept for the process
-
-
-def _over_planes(kernel, planes, *args):
-    """``kernel(first, last, *args)`` over ``[0, planes)``, split over ``numba.get_num_threads()``
-    threads: this one and plain worker threads that wait on a queue (they do not spin, so they
-    leave the cores to BLAS's threads between the transforms; Numba's parallel loops did not)."""
-    threads = max(1, min(numba.get_num_threads(), planes // PLANES_PER_THREAD))
-    if threads == 1:
-        kernel(0, planes, *args)
-        return
-    if threads - 1 not in _workers:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _workers[threads - 1] = ThreadPoolExecutor(threads - 1, thread_name_prefix="winograd")
-    bounds = [planes * i // threads for i in range(threads + 1)]
-    pool = _workers[threads - 1]
-    others = [pool.submit(kernel, bounds[i], bounds[i + 1], *args) for i in range(1, threads)]
-    kernel(bounds[0], bounds[1], *args)
-    for future in others:
-        future.result()
+    _output_tiles_adjoint(dy, dh, dw, tiles.th, tiles.tw, tiles.count, dm)
 
 
 @numba.njit(cache=True)
@@ -127,10 +99,10 @@ def _inside(d, phase, pad, size, count):
 
 
 @numba.njit(cache=True, nogil=True)
-def _input_tiles(first, last, x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
+def _input_tiles(x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
     n, c, h, w = x.shape
     th_max, tw_max = _axis_tiles(ho, dh, 0), _axis_tiles(wo, dw, 0)
-    for plane in range(first, last):
+    for plane in range(n * c):
         image, channel = plane // c, plane % c
         source = x[image, channel]
         q = np.empty((2, 2, th_max + 1, tw_max + 1), dtype=x.dtype)   # q[a, b, u, s]: phase
@@ -180,11 +152,10 @@ def _input_tiles(first, last, x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_tota
 
 
 @numba.njit(cache=True, nogil=True)
-def _input_tiles_adjoint(first, last, dv, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count,
-                         dx):
+def _input_tiles_adjoint(dv, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, dx):
     n, c, h, w = dx.shape
     th_max, tw_max = _axis_tiles(ho, dh, 0), _axis_tiles(wo, dw, 0)
-    for plane in range(first, last):
+    for plane in range(n * c):
         image, channel = plane // c, plane % c
         target = dx[image, channel]
         target[:] = 0                                # pixels that no tile reads
@@ -234,10 +205,10 @@ def _input_tiles_adjoint(first, last, dv, pad_h, pad_w, ho, wo, dh, dw, th_total
 
 
 @numba.njit(cache=True, nogil=True)
-def _output_tiles(first, last, m, dh, dw, th_total, tw_total, count, bias, y):
+def _output_tiles(m, dh, dw, th_total, tw_total, count, bias, y):
     n, c_out, ho, wo = y.shape
     tw_max = _axis_tiles(wo, dw, 0)
-    for plane in range(first, last):
+    for plane in range(n * c_out):
         image, o = plane // c_out, plane % c_out
         beta_o = bias[o]
         target = y[image, o]
@@ -275,10 +246,10 @@ def _output_tiles(first, last, m, dh, dw, th_total, tw_total, count, bias, y):
 
 
 @numba.njit(cache=True, nogil=True)
-def _output_tiles_adjoint(first, last, dy, dh, dw, th_total, tw_total, count, dm):
+def _output_tiles_adjoint(dy, dh, dw, th_total, tw_total, count, dm):
     n, c_out, ho, wo = dy.shape
     tw_max = _axis_tiles(wo, dw, 0)
-    for plane in range(first, last):
+    for plane in range(n * c_out):
         image, o = plane // c_out, plane % c_out
         source = dy[image, o]
         lines = np.empty((2, 2 * tw_max), dtype=dy.dtype)    # dy phase rows 2t, 2t + 1; 0 past the edge
