@@ -10,23 +10,29 @@ def _ints(data, seed, count=12):
     return [int(v) for v in data.integers((count,), seed, 0, 1 << 20)]
 
 
-@pytest.mark.points(5)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_conv_transpose2d_random(check, data, seed):
-    """conv_transpose2d forward and backward on random shapes"""
+# (kernel, stride, padding, output_padding, dilation, input size): chosen so that every
+# branch is taken: stride 1 (where a fast path runs it as a convolution with the flipped
+# kernel) with padding 0 and > 0 and dilation 1 and > 1, output_padding, overlapping and
+# skipping strides, odd and non-square sizes.
+CONV_TRANSPOSE_GEOMETRIES = {
+    "stride1-pad1": ((3, 3), (1, 1), (1, 1), (0, 0), (1, 1), (5, 4)),
+    "stride1-pad0-dilated-outpad": ((3, 2), (1, 1), (0, 0), (1, 0), (2, 1), (4, 5)),
+    "stride2-overlapping": ((4, 4), (2, 2), (1, 1), (0, 0), (1, 1), (4, 3)),
+    "strided-outpad": ((3, 3), (2, 3), (1, 0), (1, 2), (1, 1), (3, 4)),
+    "strided-dilated": ((2, 3), (3, 1), (2, 1), (2, 0), (2, 2), (3, 3)),
+}
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("name", CONV_TRANSPOSE_GEOMETRIES)
+def test_conv_transpose2d_geometry(check, data, name):
+    """conv_transpose2d forward and backward on chosen geometries"""
+    kernel, stride, padding, output_padding, dilation, size = CONV_TRANSPOSE_GEOMETRIES[name]
+    seed = 2101 + list(CONV_TRANSPOSE_GEOMETRIES).index(name)
     r = _ints(data, seed)
-    kernel = (1 + r[0] % 4, 1 + r[1] % 4)
-    stride = (1 + r[2] % 3, 1 + r[3] % 3)
-    dilation = (1 + r[4] % 2, 1 + r[5] % 2)
-    padding = tuple(min(r[6 + a] % 3, dilation[a] * (kernel[a] - 1)) for a in (0, 1))
-    output_padding = tuple(r[8 + a] % max(stride[a], dilation[a]) for a in (0, 1))
-    c_in, c_out, n = 1 + r[10] % 3, 1 + r[11] % 3, 1 + r[0] % 2
-    size = (2 + r[1] % 4, 2 + r[2] % 4)
+    c_in, c_out, n = 1 + r[0] % 3, 1 + r[1] % 3, 1 + r[2] % 2
     out = tuple((size[a] - 1) * stride[a] - 2 * padding[a] + dilation[a] * (kernel[a] - 1)
                 + output_padding[a] + 1 for a in (0, 1))
-    if min(out) < 1:
-        padding, out = (0, 0), tuple((size[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1)
-                                     + output_padding[a] + 1 for a in (0, 1))
     x = data.uniform((n, c_in) + size, seed + 1)
     w = data.uniform((c_in, c_out) + kernel, seed + 2)
     b = data.uniform((c_out,), seed + 3) if seed % 2 else None
