@@ -1,9 +1,12 @@
 """Benchmark minisegnet's conv2d and conv_transpose2d, forward + backward, on the CPU.
 
 Each case times one forward then one backward with a fixed random ``dy`` (float32) and
-reports the median of several runs. If PyTorch is installed, the same step is timed with
-``torch.nn.functional`` in the same process and at the same thread count, interleaved with
-minisegnet's runs, and each case is checked once against PyTorch's outputs (y, dx, dw, db).
+reports the median of several runs, for minisegnet's default tier (``auto``: the fast tier
+where it pays, Winograd for 3×3 stride-1 convolutions) and for its reference tier (the
+readable im2col code students write; no target). If PyTorch is installed, the same step is
+timed with ``torch.nn.functional`` in the same process and at the same thread count,
+interleaved with minisegnet's runs, and each case is checked once against PyTorch's outputs
+(y, dx, dw, db), both tiers. Target: ``mini/torch`` at most ``TARGET`` on every case.
 
     python benchmarks/bench_conv.py                # full run
     python benchmarks/bench_conv.py --quick        # CI smoke test
@@ -15,15 +18,19 @@ above TOLERANCE), else 0. Timings never affect the exit status.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import _harness as H
 
 ARGS = H.parse_args(__doc__)  # sets the thread env vars: must come before numpy's import
 H.use_repo_checkout()
+# The Winograd transform kernels split their work over numba.get_num_threads() threads.
+os.environ["NUMBA_NUM_THREADS"] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
+from minisegnet import backend  # noqa: E402
 from minisegnet import functional as F  # noqa: E402
 
 torch = H.torch_or_none()
@@ -31,6 +38,8 @@ H.set_threads(ARGS.threads)
 
 # Largest acceptable max relative error (see H.max_rel_error) against PyTorch, float32.
 TOLERANCE = 1e-3
+# Largest acceptable mini/torch ratio of the default tier, every case (a report only).
+TARGET = 1.5
 
 CONV = "conv2d"
 TRANSPOSE = "conv_transpose2d"
@@ -53,6 +62,9 @@ COLUMNS = [
     ("mini_ms", "minisegnet ms", ".2f"),
     ("torch_ms", "torch ms", ".2f"),
     ("ratio", "mini/torch", ".2f"),
+    ("target", "target", ""),
+    ("ref_ms", "reference ms", ".2f"),
+    ("ref_ratio", "ref/torch", ".2f"),
     ("mini_gflops", "mini GFLOP/s", ".1f"),
     ("mini_gemm_frac", "mini %GEMM", ".1%"),
     ("torch_gemm_frac", "torch %GEMM", ".1%"),
@@ -170,12 +182,21 @@ def torch_run(c: dict, tt: dict) -> tuple:
     return y, tt["x"].grad, tt["w"].grad, tt["b"].grad
 
 
+def reference_run(c: dict, t: dict) -> tuple:
+    """``mini_run`` on minisegnet's reference tier."""
+    with backend.use_impl("reference"):
+        return mini_run(c, t)
+
+
 def check_against_torch(c: dict, t: dict, tt: dict) -> dict:
-    """Max relative error of each of minisegnet's y, dx, dw, db against PyTorch's."""
-    ours = mini_run(c, t)
+    """Max relative error of minisegnet's y, dx, dw, db (both tiers) against PyTorch's."""
     theirs = [a.detach().numpy() for a in torch_run(c, tt)]
-    names = ("y", "dx", "dw", "db")
-    return {name: H.max_rel_error(a, ref) for name, a, ref in zip(names, ours, theirs, strict=True)}
+    errors = {}
+    for tier, run in (("", mini_run), ("reference ", reference_run)):
+        ours = run(c, t)
+        for name, a, ref in zip(("y", "dx", "dw", "db"), ours, theirs, strict=True):
+            errors[tier + name] = H.max_rel_error(a, ref)
+    return errors
 
 
 # --------------------------------------------------------------------------- one case
@@ -186,7 +207,7 @@ def run_case(case: dict, gemm_gflops: float, rng: np.random.Generator) -> dict:
     c = full_case(case)
     t = make_inputs(c, rng)
     row = {"name": case_name(c), "case": c, "gflop": flops(c) / 1e9}
-    fns = {"mini": lambda: mini_run(c, t)}
+    fns = {"mini": lambda: mini_run(c, t), "reference": lambda: reference_run(c, t)}
     if torch is None:
         row["check"] = "unchecked"
     else:
@@ -206,12 +227,15 @@ def add_rates(row: dict, timings: dict, gemm_gflops: float) -> None:
     """Fill in the ms, ratio, GFLOP/s and fraction-of-GEMM columns of a row."""
     mini = timings["mini"].median
     row["mini_ms"] = mini * 1e3
+    row["ref_ms"] = timings["reference"].median * 1e3
     row["mini_gflops"] = row["gflop"] / mini
     row["mini_gemm_frac"] = row["mini_gflops"] / gemm_gflops
     if "torch" in timings:
         peer = timings["torch"].median
         row["torch_ms"] = peer * 1e3
         row["ratio"] = mini / peer
+        row["target"] = f"<= {TARGET}x " + ("PASS" if row["ratio"] <= TARGET else "MISS")
+        row["ref_ratio"] = timings["reference"].median / peer
         row["torch_gemm_frac"] = row["gflop"] / peer / gemm_gflops
 
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 import numpy as np
 
 __all__ = ["DEMO_SETTINGS", "QUICK_SETTINGS", "run_demo", "run_ablation", "ABLATION_ROWS",
-           "GpuUnavailableError"]
+           "DECODER_ROWS", "GpuUnavailableError"]
 
 # 160-pixel images: the crowds of vehicles are large enough that a quarter of their pixels lie
 # beyond the reach of the FCN baseline's receptive field (see data/synthetic.py).
@@ -60,6 +60,18 @@ ABLATION_ROWS = [
     ("B1236-AVE-DR", dict(bins=(1, 2, 3, 6), pooling="avg", reduction=True)),
     ("B1236-AVE-DR, no aux loss", dict(bins=(1, 2, 3, 6), pooling="avg", reduction=True,
                                        aux=False)),
+]
+
+# Lesson 08's comparison of decoders on the same budget: the FCN baseline (dilated backbone,
+# stride 8, no decoder), U-Net (a full-width decoder, small receptive field), the ladder-style
+# network (deep stride-32 encoder, lean decoder), the same encoder without the decoder (scores
+# interpolated ×32: the ladder talk's ablation) and PSPNet (the baseline plus the pyramid).
+DECODER_ROWS = [
+    ("FCN baseline (no PPM)", dict(ppm=False)),
+    ("U-Net", dict(model="unet")),
+    ("Ladder (lean decoder)", dict(model="ladder")),
+    ("Ladder encoder, ×32 interp.", dict(model="ladder", blend=False)),
+    ("PSPNet (B1236-AVE-DR)", dict(bins=(1, 2, 3, 6), pooling="avg", reduction=True)),
 ]
 
 
@@ -290,6 +302,9 @@ def _run_demo(quick, seed, out, device, iterations, progress, crf, stream, threa
     total = time.perf_counter() - t_start
     say(f"\nwrote:\n  figure      {fig_path}\n  curves      {curves_path}\n  checkpoint  {ckpt}"
         f"\n(reload with minisegnet.train.load_checkpoint({ckpt!r}))")
+    say("The same network without the pyramid, the FCN baseline, swaps boats and cars inside "
+        "crowds:\n`minisegnet ablate --out DIR` trains both on one budget and draws the images "
+        "where it does (DIR/ablation.png).")
     say(f"total time {total:.1f} s (training {result['seconds']:.1f} s, evaluation + CRF + "
         f"figures {eval_seconds:.1f} s)")
     return {"before": before, "after": after, "train": result, "seconds": total,
@@ -300,25 +315,43 @@ def _run_demo(quick, seed, out, device, iterations, progress, crf, stream, threa
 
 
 def run_ablation(quick=False, seed=0, seeds=1, device="cpu", iterations=None, out=None,
-                 threads="auto", progress=True, rows=None, stream=None):
+                 threads="auto", progress=True, rows=None, stream=None, settings=None):
     """Train every row of ``ABLATION_ROWS`` (``seeds`` times from ``seed`` on) on ``context``
     and print the Table-1-style summary; returns ``[{label, config, mean_iou, ...}, ...]``.
-    With ``out``, also writes ``<out>/ablation.json``."""
+    With ``out``, also writes ``<out>/ablation.json``.
+
+    ``rows``: ``[(label, options), ...]`` instead of ``ABLATION_ROWS``; ``options`` configure
+    ``MiniPSPNet``, or name another model with ``"model"`` (a ``models.MODELS`` key, e.g.
+    ``DECODER_ROWS``). ``settings``: overrides of the data and schedule (``size``, ``n_train``,
+    ``n_val``, ``iterations``, ``batch_size``, ``base_lr``), e.g. notebook 07's
+    ``dict(size=64, n_train=96, n_val=48, iterations=120)``."""
     stream = stream or sys.stdout
     _check_device(device)
+    unknown = sorted(set(settings or {}) - set(ABLATION_SETTINGS))
+    if unknown:
+        raise ValueError(f"run_ablation: settings may change {sorted(ABLATION_SETTINGS)}, got "
+                         f"{unknown[0]!r}")
     with _blas_threads(threads if device == "cpu" else None) as threads_note:
         return _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, stream,
-                             threads_note)
+                             threads_note, settings or {})
+
+
+def _build_row_model(models, num_classes, options):
+    """The model of one ablation row: ``MiniPSPNet(**options)``, or ``options["model"]``."""
+    options = dict(options)
+    name = options.pop("model", "pspnet")
+    return models.build_model(name, num_classes=num_classes, **options)
 
 
 def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, stream,
-                  threads_note):
+                  threads_note, settings):
     from . import data, models, nn, train
 
     def say(*args):
         print(*args, file=stream, flush=True)
 
     s = dict(ABLATION_QUICK if quick else ABLATION_SETTINGS)
+    s.update(settings)
     if iterations is not None:
         s["iterations"] = int(iterations)
     rows = ABLATION_ROWS if rows is None else rows
@@ -329,8 +362,7 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
     results = []
     t_start = time.perf_counter()
     datasets = {}
-    n_fig = 4
-    fig_preds = {}                       # label → predictions of the first val images (first seed)
+    fig_preds = {}                       # label → predictions on the validation set (first seed)
     for label, options in rows:
         runs = []
         for sd in seed_list:
@@ -339,15 +371,14 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
                                 data.make_context(s["n_val"], "val", sd, s["size"]))
             train_set, val_set = datasets[sd]
             nn.init.seed(sd)
-            model = models.MiniPSPNet(train_set.num_classes, **options)
+            model = _build_row_model(models, train_set.num_classes, options)
             r = train.train(model, train_set, val_set, iterations=s["iterations"],
                             batch_size=s["batch_size"], base_lr=s["base_lr"],
                             augment=data.DEMO_AUGMENT, seed=sd, device=device,
                             progress=progress)
             f = r["final"]
             if sd == seed_list[0]:
-                probs = train.predict_probabilities(model, val_set.subset(range(n_fig)), n_fig,
-                                                    device)
+                probs = train.predict_probabilities(model, val_set, 50, device)
                 fig_preds[label] = probs.argmax(axis=1).astype(np.uint8)
             runs.append({"seed": sd, "mean_iou": float(f["mean_iou"]),
                          "pixel_accuracy": float(f["pixel_accuracy"]),
@@ -375,7 +406,7 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
             json.dump({"settings": s, "seeds": seed_list, "rows": results}, f, indent=1)
         say(f"wrote {path}")
         _, val_set = datasets[seed_list[0]]
-        figure = _ablation_figure(val_set.subset(range(n_fig)), fig_preds)
+        figure = _ablation_figure(val_set, fig_preds)
         if figure is not None:
             from .viz import save_figure
 
@@ -383,8 +414,16 @@ def _run_ablation(quick, seed, seeds, device, iterations, out, progress, rows, s
     return results
 
 
-def _ablation_figure(val_set, preds):
-    """Ground truth, the FCN baseline and up to two PSP heads on a few validation images."""
+def boat_car_swaps(pred, labels, class_names):
+    """Pixels whose true class is boat and predicted car, or the other way round: the
+    "mismatched relationship" error of PSPNet's paper. ``(N, H, W)`` bool."""
+    boat, car = class_names.index("boat"), class_names.index("car")
+    return ((labels == boat) & (pred == car)) | ((labels == car) & (pred == boat))
+
+
+def _ablation_figure(val_set, preds, n=4):
+    """The headline failure: the validation images on which the FCN baseline swaps boat and
+    car most, with its prediction, its swapped pixels and up to two PSP heads."""
     from .metrics import confusion_matrix, mean_iou
     from .viz import segmentation_grid
 
@@ -393,14 +432,24 @@ def _ablation_figure(val_set, preds):
         wanted = list(preds)[:3]
     if not wanted:
         return None
-    maps = {"ground truth": val_set.labels}
+    names = list(val_set.class_names)
+    base = preds[wanted[0]]
+    swaps = boat_car_swaps(base, val_set.labels, names) if {"boat", "car"} <= set(names) else None
+    score = swaps.sum(axis=(1, 2)) if swaps is not None else np.zeros(len(val_set))
+    picks = np.sort(np.argsort(-score, kind="stable")[:n])
+    labels = val_set.labels[picks]
+    maps = {"ground truth": labels}
     titles = {}
     for label in wanted:
-        maps[label] = preds[label]
+        maps[label] = preds[label][picks]
         titles[label] = [f"mIoU {100 * mean_iou(confusion_matrix(p, t, val_set.num_classes)):.1f}"
-                         for p, t in zip(preds[label], val_set.labels)]
-    return segmentation_grid(val_set.images, maps, val_set.palette, val_set.class_names,
-                             titles=titles)
+                         for p, t in zip(preds[label][picks], labels)]
+    if swaps is not None:
+        column = "FCN: boat↔car swaps"
+        maps[column] = np.where(swaps[picks], base[picks], val_set.ignore_index)
+        titles[column] = [f"{int(k)} pixels" for k in score[picks]]
+    return segmentation_grid(val_set.images[picks], maps, val_set.palette, names, titles=titles,
+                             row_labels=[f"val #{i}" for i in picks])
 
 
 def ablation_table(results, class_names=None):

@@ -1,9 +1,10 @@
 """Numba kernels of the permutohedral lattice (Adams, Baek & Davis 2010): build, splat, blur,
-slice; and the mean field's per-pixel softmax and its backward.
+slice. The lattice's own work only; the mean-field update that uses it lives in
+``_meanfield_kernels.py``.
 
-This module imports ``numba`` at its top, so ``lattice.py`` and ``meanfield.py`` import *it*
-lazily, on the CPU path only. The vectorised twin of every kernel lives in those modules
-(it runs on NumPy and CuPy arrays and is tested against these kernels).
+This module imports ``numba`` at its top, so ``lattice.py`` imports *it* lazily. The array-op
+twin of the filter lives in ``lattice.py`` (it runs on NumPy and CuPy arrays and is tested
+against these kernels); the build has no twin: it always runs here, on the CPU.
 
 Layout: values are ``(N, L)`` (pixel-major, the ``L`` label channels contiguous), so every
 inner loop runs over labels with unit stride. Lattice vertex ``v`` is stored in row
@@ -13,7 +14,8 @@ missing blur neighbour, so the blur needs no branches.
 Serial and parallel drivers are separate functions on purpose: Numba's disk cache is keyed
 by function, so one function compiled twice with different ``parallel`` flags would load
 whichever variant was cached first for both (see ``functional/_numba_kernels.py``). The
-per-range helpers are compiled once, without ``parallel``, and called from both.
+per-range helpers are compiled once, without ``parallel``, and called from both (and from
+``_meanfield_kernels.py``, hence their public names).
 """
 
 from __future__ import annotations
@@ -21,11 +23,32 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+__all__ = [
+    "PARALLEL_MIN_SIZE",
+    "BUILD_PARALLEL_MIN_PIXELS",
+    "parallel_parts",
+    "build_lattice",
+    "ones_filtered",
+    "splat_range",
+    "vertex_pass",
+    "slice_range",
+    "filter_serial",
+    "filter_parallel",
+]
+
 # Below this many values (pixels x labels) a thread team costs more than it saves.
 PARALLEL_MIN_SIZE = 1 << 15
+# Likewise for the build, in pixels (each costs a few hundred nanoseconds).
+BUILD_PARALLEL_MIN_PIXELS = 1 << 13
 
 _HASH_MULTIPLIER = 1664525  # Knuth's LCG multiplier, as in Krähenbühl's lattice
 _HASH_MIX = -4658895280553007687  # 0xbf58476d1ce4e5b9 as a signed int64 (splitmix64)
+
+
+def parallel_parts() -> int:
+    """The number of Numba threads: parallel kernels split their loops into this many (or a
+    few times this many) chunks; 1 means run the serial kernel."""
+    return numba.get_num_threads()
 
 
 # ============================================================================ the hash table
@@ -64,23 +87,26 @@ def _lookup(table, keys, key, d):
 
 @numba.njit(cache=True)
 def _grown(table, keys, filled, d):
-    """A table (and key store) of twice the capacity holding the same ``filled`` keys."""
+    """A table of twice the capacity indexing the same ``filled`` keys (rows of ``keys``)."""
     capacity = table.shape[0] * 2
     new_table = np.full(capacity, -1, np.int32)
-    new_keys = np.empty((capacity // 2 + 1, d), np.int32)
-    for e in range(filled):
-        for i in range(d):
-            new_keys[e, i] = keys[e, i]
     mask = capacity - 1
     for e in range(filled):
-        slot = _hash(new_keys[e], d) & mask
+        slot = _hash(keys[e], d) & mask
         while new_table[slot] >= 0:
             slot = (slot + 1) & mask
         new_table[slot] = e
-    return new_table, new_keys
+    return new_table
 
 
 # ============================================================================ building
+# The build runs in four steps, the first and last two over threads: (1) each thread embeds a
+# contiguous chunk of the pixels, finding their simplices' vertices in a hash table of its
+# own (chunk-local vertex ids); (2) one thread merges the chunks' vertices into one table,
+# chunk by chunk, in order: the ids are then exactly those a one-thread build gives (first
+# seen, first numbered), so the result does not depend on the thread count; (3) the pixels'
+# chunk-local ids are relabelled; (4) each vertex finds its blur neighbours in the merged
+# table (read only).
 @numba.njit(cache=True)
 def _round_half_even(x):
     """Nearest integer, ties to even (the SSE rounding mode of Krähenbühl's code); cheaper
@@ -93,24 +119,16 @@ def _round_half_even(x):
 
 
 @numba.njit(cache=True)
-def build_lattice(features):
-    """Embed ``features`` (N, d) float64 in the permutohedral lattice A*_d.
-
-    Returns ``(offsets, weights, neighbours)``:
-
-    * ``offsets`` (N, d+1) int32: the ``d + 1`` vertices of the simplex enclosing each
-      pixel, as ``vertex + 1`` (row in the vertex buffers);
-    * ``weights`` (N, d+1) float64: the pixel's barycentric coordinates in that simplex
-      (non-negative, summing to 1): splat and slice weights;
-    * ``neighbours`` (d+1, M+1, 2) int32: for each of the ``d + 1`` lattice directions, the
-      two neighbours (``-e`` and ``+e``) of every vertex along it, as ``vertex + 1``,
-      0 where the neighbour holds no pixel (row 0 is zero). Row 0 of axis 1 is unused.
+def _embed_range(features, p0, p1, offsets, weights, keys):
+    """Embed pixels ``p0 <= p < p1`` in the lattice: their barycentric ``weights`` and, in
+    ``offsets``, their simplices' vertices as chunk-local ids + 1; the distinct vertices'
+    keys go to rows ``0 … M_chunk - 1`` of ``keys``. Returns ``M_chunk``.
 
     Features are scaled by ``sqrt(2/3)·(d+1)/sqrt((i+1)(i+2))`` before the elevation, so the
     blur's ``[1/2, 1, 1/2]`` passes approximate a unit-variance Gaussian (Adams et al. 2010,
     p. 5-6; the same constants as Krähenbühl's code, so that results match pydensecrf).
     """
-    n, d = features.shape
+    d = features.shape[1]
     d1 = d + 1
     inv_std_dev = np.sqrt(2.0 / 3.0) * d1
     scale = np.empty(d)
@@ -122,13 +140,13 @@ def build_lattice(features):
         for k in range(d1):
             canonical[r, k] = r if k <= d - r else r - d1
 
-    capacity = 1024  # grows as vertices arrive: a small table stays in cache
-    table = np.full(capacity, -1, np.int32)
-    keys = np.empty((capacity // 2 + 1, d), np.int32)
+    table = np.full(1024, -1, np.int32)  # grows as vertices arrive: a small table stays in cache
     filled = 0
-
-    offsets = np.empty((n, d1), np.int32)
-    weights = np.empty((n, d1), np.float64)
+    stable = np.full(1024, -1, np.int32)  # the simplices seen, likewise
+    skeys = np.empty((p1 - p0, d1), np.int32)  # room for the worst case: address space only
+    svertices = np.empty((p1 - p0, d1), np.int32)
+    n_simplices = 0
+    skey = np.empty(d1, np.int32)
     elevated = np.empty(d1)
     rem0 = np.empty(d1)
     rank = np.empty(d1, np.int64)
@@ -137,7 +155,7 @@ def build_lattice(features):
     prev_rem0 = np.zeros(d1)
     prev_rank = np.zeros(d1, np.int64)
 
-    for p in range(n):
+    for p in range(p0, p1):
         # elevate onto the plane sum(x) = 0 in R^{d+1}: elevated = E · (scaled feature)
         sm = 0.0
         for j in range(d, 0, -1):
@@ -177,9 +195,11 @@ def build_lattice(features):
             bary[d - rank[i]] += v
             bary[d - rank[i] + 1] -= v
         bary[0] += 1.0 + bary[d1]
-        # the d+1 vertices of the simplex, found (or inserted) in the hash table; neighbouring
-        # pixels often share a simplex: then the previous pixel's vertices are reused
-        same = p > 0
+        # the d+1 vertices of the simplex. Neighbouring pixels often share a simplex: the
+        # previous pixel's (a comparison), else one seen before (one lookup in a table of
+        # simplices, keyed by the remainder-0 vertex and the ranks), else found (or inserted)
+        # one by one in the table of vertices
+        same = p > p0
         for i in range(d1):
             if rem0[i] != prev_rem0[i] or rank[i] != prev_rank[i]:
                 same = False
@@ -190,11 +210,24 @@ def build_lattice(features):
                 offsets[p, r] = offsets[p - 1, r]
                 weights[p, r] = bary[r]
             continue
+        code = 0
+        for i in range(d):
+            skey[i] = np.int32(rem0[i])
+            code = code * d1 + rank[i]
+        skey[d] = np.int32(code)
+        if 2 * n_simplices >= stable.shape[0]:
+            stable = _grown(stable, skeys, n_simplices, d1)
+        s, sslot = _lookup(stable, skeys, skey, d1)
+        if s >= 0:
+            for r in range(d1):
+                offsets[p, r] = svertices[s, r]
+                weights[p, r] = bary[r]
+            continue
         for r in range(d1):
             for i in range(d):
                 key[i] = np.int32(rem0[i] + canonical[r, rank[i]])
             if 2 * filled >= table.shape[0]:
-                table, keys = _grown(table, keys, filled, d)
+                table = _grown(table, keys, filled, d)
             e, slot = _lookup(table, keys, key, d)
             if e < 0:
                 for i in range(d):
@@ -204,14 +237,74 @@ def build_lattice(features):
                 filled += 1
             offsets[p, r] = e + 1
             weights[p, r] = bary[r]
+            svertices[n_simplices, r] = e + 1
+        for i in range(d1):
+            skeys[n_simplices, i] = skey[i]
+        stable[sslot] = n_simplices
+        n_simplices += 1
+    return filled, table
 
-    # blur neighbours along each of the d+1 lattice directions
-    m = filled
-    neighbours = np.zeros((d1, m + 1, 2), np.int32)
+
+@numba.njit(cache=True, parallel=True)
+def _embed_chunks(features, offsets, weights, keys, counts):
+    """Step 1: ``_embed_range`` over ``parts = keys.shape[0]`` chunks of pixels, in parallel."""
+    n = features.shape[0]
+    parts = keys.shape[0]
+    step = (n + parts - 1) // parts
+    for t in numba.prange(parts):
+        counts[t] = _embed_range(features, min(t * step, n), min((t + 1) * step, n), offsets,
+                                 weights, keys[t])[0]
+
+
+@numba.njit(cache=True)
+def _merge(keys, counts):
+    """Step 2: one hash table of the chunks' vertices, chunk by chunk, in order.
+
+    Returns ``(table, merged, ids)``: ``merged`` (M, d) the distinct keys, ``table`` their
+    hash table, ``ids[t, e]`` the merged id of chunk ``t``'s vertex ``e`` (chunk 0's ids are
+    unchanged).
+    """
+    parts, _, d = keys.shape
+    capacity = 1024
+    while capacity < 2 * counts.sum():
+        capacity *= 2
+    table = np.full(capacity, -1, np.int32)
+    merged = np.empty((counts.sum(), d), np.int32)
+    ids = np.empty((parts, counts.max()), np.int32)
+    filled = 0
+    for t in range(parts):
+        for e in range(counts[t]):
+            g, slot = _lookup(table, merged, keys[t, e], d)
+            if g < 0:
+                for i in range(d):
+                    merged[filled, i] = keys[t, e, i]
+                table[slot] = filled
+                g = filled
+                filled += 1
+            ids[t, e] = g
+    return table, merged[:filled], ids
+
+
+@numba.njit(cache=True)
+def _relabel_range(offsets, ids, step, p0, p1):
+    """Step 3 for pixels ``p0 <= p < p1``: chunk-local vertex ids + 1 to merged ids + 1
+    (``step`` pixels per chunk; chunk 0's ids map to themselves)."""
+    for p in range(p0, p1):
+        t = p // step
+        for r in range(offsets.shape[1]):
+            offsets[p, r] = ids[t, offsets[p, r] - 1] + 1
+
+
+@numba.njit(cache=True)
+def _neighbours_range(table, keys, neighbours, e0, e1):
+    """Step 4 for vertices ``e0 <= e < e1``: for each of the d+1 lattice directions ``j``,
+    ``neighbours[j, e + 1]`` = the vertex's two neighbours (``-e_j`` and ``+e_j``) as
+    ``vertex + 1``, 0 where the neighbour holds no pixel."""
+    d = keys.shape[1]
     n1 = np.empty(d, np.int32)
     n2 = np.empty(d, np.int32)
-    for j in range(d1):
-        for e in range(m):
+    for e in range(e0, e1):
+        for j in range(d + 1):
             for k in range(d):
                 n1[k] = keys[e, k] - 1
                 n2[k] = keys[e, k] + 1
@@ -222,15 +315,94 @@ def build_lattice(features):
             neighbours[j, e + 1, 0] = found + 1
             found, _ = _lookup(table, keys, n2, d)
             neighbours[j, e + 1, 1] = found + 1
+
+
+@numba.njit(cache=True, parallel=True)
+def _relabel_and_neighbours(offsets, ids, table, keys, neighbours):
+    """Steps 3 and 4 in one parallel loop (one barrier): thread ``t`` relabels its chunk of
+    the pixels and finds the blur neighbours of its share of the vertices."""
+    n = offsets.shape[0]
+    m = keys.shape[0]
+    parts = ids.shape[0]
+    step = (n + parts - 1) // parts
+    vstep = (m + parts - 1) // parts
+    for t in numba.prange(parts):
+        _relabel_range(offsets, ids, step, min(t * step, n), min((t + 1) * step, n))
+        _neighbours_range(table, keys, neighbours, min(t * vstep, m), min((t + 1) * vstep, m))
+
+
+def build_lattice(features, parts):
+    """Embed ``features`` (N, d) float64 in the permutohedral lattice A*_d, over ``parts``
+    threads (one below ``BUILD_PARALLEL_MIN_PIXELS`` pixels); the result does not depend on
+    ``parts``.
+
+    Returns ``(offsets, weights, neighbours)``:
+
+    * ``offsets`` (N, d+1) int32: the ``d + 1`` vertices of the simplex enclosing each
+      pixel, as ``vertex + 1`` (row in the vertex buffers);
+    * ``weights`` (N, d+1) float64: the pixel's barycentric coordinates in that simplex
+      (non-negative, summing to 1): splat and slice weights;
+    * ``neighbours`` (d+1, M+1, 2) int32: for each of the ``d + 1`` lattice directions, the
+      two neighbours (``-e`` and ``+e``) of every vertex along it, as ``vertex + 1``,
+      0 where the neighbour holds no pixel (row 0 is zero). Row 0 of axis 1 is unused.
+    """
+    n, d = features.shape
+    if n < BUILD_PARALLEL_MIN_PIXELS:
+        parts = 1
+    step = (n + parts - 1) // parts
+    offsets = np.empty((n, d + 1), np.int32)
+    weights = np.empty((n, d + 1), np.float64)
+    # room for the worst case (every pixel brings d+1 new vertices); the pages never written
+    # are never touched, so this costs address space, not memory
+    keys = np.empty((parts, step * (d + 1), d), np.int32)
+    if parts == 1:
+        m, table = _embed_range(features, 0, n, offsets, weights, keys[0])
+        keys = keys[0, :m]
+        neighbours = np.zeros((d + 1, m + 1, 2), np.int32)
+        _neighbours_range(table, keys, neighbours, 0, m)
+        return offsets, weights, neighbours
+    counts = np.zeros(parts, np.int64)
+    _embed_chunks(features, offsets, weights, keys, counts)
+    table, keys, ids = _merge(keys, counts)
+    neighbours = np.zeros((d + 1, len(keys) + 1, 2), np.int32)
+    _relabel_and_neighbours(offsets, ids, table, keys, neighbours)
     return offsets, weights, neighbours
 
 
-# ============================================================================ applying
-# The kernels below take their scalars (coef, half, sign) in the arrays' dtype: a float64
-# scalar in a float32 loop would turn every multiply into a conversion and a double op.
-# ``fastmath`` lets LLVM vectorise the label loops (the inputs are finite: checked upstream).
+@numba.njit(cache=True)
+def ones_filtered(offsets, weights, neighbours):
+    """``B · 1`` (N,) float64, one thread: the lattice filter (without ``alpha``) of a
+    constant 1, each pixel's row sum of the lattice kernel. Scalar loops over one channel:
+    a few milliseconds, so no thread team (its barriers cost more on a busy machine)."""
+    n, d1 = offsets.shape
+    m = neighbours.shape[1] - 1
+    buf = np.zeros(m + 1)
+    for p in range(n):
+        for r in range(d1):
+            buf[offsets[p, r]] += weights[p, r]
+    buf[0] = 0.0
+    tmp = np.empty_like(buf)
+    tmp[0] = 0.0
+    for j in range(d1):
+        nbrs = neighbours[j]
+        for v in range(1, m + 1):
+            tmp[v] = buf[v] + 0.5 * (buf[nbrs[v, 0]] + buf[nbrs[v, 1]])
+        buf, tmp = tmp, buf
+    out = np.empty(n)
+    for p in range(n):
+        total = 0.0
+        for r in range(d1):
+            total += weights[p, r] * buf[offsets[p, r]]
+        out[p] = total
+    return out
+
+
+# ============================================================================ filtering
+# The kernels below take their scalars (coef, half) in the arrays' dtype: a float64 scalar in
+# a float32 loop would turn every multiply into a conversion and a double op. ``fastmath``
+# lets LLVM vectorise the label loops (the inputs are finite: checked upstream).
 @numba.njit(cache=True, fastmath=True)
-def _splat_range(values, scale, offsets, weights, buf, p0, p1):
+def splat_range(values, scale, offsets, weights, buf, p0, p1):
     """``buf[o_pr] += weights[p, r] · scale[p] · values[p]`` for pixels ``p0 <= p < p1``.
 
     A scatter: pixels are read in order (one pass over ``values``) and added into the
@@ -259,9 +431,9 @@ def _blur_range(old, new, nbrs, half, v0, v1):
 
 
 @numba.njit(cache=True)
-def _vertex_pass(buf, tmp, private, neighbours, reverse, half):
-    """Add the per-thread splat buffers into ``buf``, then blur; returns the buffer that holds
-    the result (``buf`` or ``tmp``)."""
+def vertex_pass(buf, tmp, private, neighbours, reverse, half):
+    """Add the per-thread splat buffers ``private`` (k, M+1, L) into ``buf``, then blur;
+    returns the buffer that holds the result (``buf`` or ``tmp``)."""
     m = buf.shape[0] - 1
     n_labels = buf.shape[1]
     d1 = neighbours.shape[0]
@@ -279,18 +451,14 @@ def _vertex_pass(buf, tmp, private, neighbours, reverse, half):
 
 
 @numba.njit(cache=True, fastmath=True)
-def _slice_range(buf, offsets, weights, scale, coef, base, base_coef, out, p0, p1):
-    """``out[p] = base_coef·base[p] + coef·scale[p]·Σ_r weights[p, r]·buf[offsets[p, r]]``."""
+def slice_range(buf, offsets, weights, scale, coef, out, p0, p1):
+    """``out[p] = coef·scale[p]·Σ_r weights[p, r]·buf[offsets[p, r]]`` for ``p0 <= p < p1``."""
     n_labels = out.shape[1]
     d1 = offsets.shape[1]
     for p in range(p0, p1):
         s = coef * scale[p]
-        if base_coef == 0:  # out may be uninitialised (0·NaN is NaN)
-            for c in range(n_labels):
-                out[p, c] = 0
-        else:
-            for c in range(n_labels):
-                out[p, c] = base_coef * base[p, c]
+        for c in range(n_labels):
+            out[p, c] = 0
         for r in range(d1):
             w = s * weights[p, r]
             o = offsets[p, r]
@@ -299,28 +467,28 @@ def _slice_range(buf, offsets, weights, scale, coef, base, base_coef, out, p0, p
 
 
 @numba.njit(cache=True)
-def filter_serial(values, scale_in, offsets, weights, neighbours, reverse, scale_out, coef,
-                  base, base_coef, out, buf, tmp, half):
-    """``out = base_coef·base + coef·diag(scale_out)·B·diag(scale_in)·values``, one thread.
+def filter_serial(values, scale_in, offsets, weights, neighbours, reverse, scale_out, coef, out,
+                  buf, tmp, half):
+    """``out = coef·diag(scale_out)·B·diag(scale_in)·values``, one thread.
 
     ``B = Sᵀ·blur·S`` is the lattice filter without its constant ``alpha`` (fold it into
     ``coef``); ``reverse`` blurs the ``d + 1`` directions in the opposite order, which gives
-    the transposed operator ``Bᵀ``. values, base, out: (N, L) (``base`` may be ``out``);
-    buf, tmp: (M+1, L) scratch; coef, base_coef, half (0.5) in the arrays' dtype.
+    the transposed operator ``Bᵀ``. values, out: (N, L); buf, tmp: (M+1, L) scratch; coef,
+    half (0.5) in the arrays' dtype.
     """
     buf[:] = 0
-    _splat_range(values, scale_in, offsets, weights, buf, 0, values.shape[0])
+    splat_range(values, scale_in, offsets, weights, buf, 0, values.shape[0])
     none = np.empty((0, 1, 1), buf.dtype)
-    res = _vertex_pass(buf, tmp, none, neighbours, reverse, half)
-    _slice_range(res, offsets, weights, scale_out, coef, base, base_coef, out, 0, out.shape[0])
+    res = vertex_pass(buf, tmp, none, neighbours, reverse, half)
+    slice_range(res, offsets, weights, scale_out, coef, out, 0, out.shape[0])
 
 
 @numba.njit(cache=True, parallel=True)
 def filter_parallel(values, scale_in, offsets, weights, neighbours, reverse, scale_out, coef,
-                    base, base_coef, out, buf, tmp, half, private, parts):
-    """``filter_serial`` over threads: the pixels in ``parts`` chunks, chunk ``t > 0``
-    splatting into its own ``private[t - 1]`` (parts-1, M+1, L) buffer (no two threads write
-    one vertex); the slice splits the pixels.
+                    out, buf, tmp, half, private):
+    """``filter_serial`` over threads: the pixels in ``parts = len(private) + 1`` chunks,
+    chunk ``t > 0`` splatting into its own ``private[t - 1]`` (parts-1, M+1, L) buffer (no
+    two threads write one vertex); the slice splits the pixels.
 
     The vertex work (the sum of the private buffers, the ``d + 1`` blur passes) runs on one
     thread: it is small for the coarse lattices of the usual bandwidths (M ≪ N), and every
@@ -328,6 +496,7 @@ def filter_parallel(values, scale_in, offsets, weights, neighbours, reverse, sca
     a descheduled worker (and each one adds compile time).
     """
     n = out.shape[0]
+    parts = private.shape[0] + 1
     buf[:] = 0
     private[:] = 0
     step = (n + parts - 1) // parts
@@ -335,197 +504,12 @@ def filter_parallel(values, scale_in, offsets, weights, neighbours, reverse, sca
         p0 = min(t * step, n)
         p1 = min((t + 1) * step, n)
         if t == 0:
-            _splat_range(values, scale_in, offsets, weights, buf, p0, p1)
+            splat_range(values, scale_in, offsets, weights, buf, p0, p1)
         else:
-            _splat_range(values, scale_in, offsets, weights, private[t - 1], p0, p1)
-    res = _vertex_pass(buf, tmp, private, neighbours, reverse, half)
+            splat_range(values, scale_in, offsets, weights, private[t - 1], p0, p1)
+    res = vertex_pass(buf, tmp, private, neighbours, reverse, half)
     chunks = 4 * parts
     step = (n + chunks - 1) // chunks
     for t in numba.prange(chunks):
-        _slice_range(res, offsets, weights, scale_out, coef, base, base_coef, out,
-                     min(t * step, n), min((t + 1) * step, n))
-
-
-# ============================================================================ softmax
-# exp for float32 arguments x <= 0 (a softmax after subtracting the row maximum), Cephes'
-# expf: exp(x) = 2^k · exp(r), k = round(x / ln 2), |r| <= ln(2)/2, exp(r) by a degree-7
-# polynomial (relative error < 1e-7), 2^k written straight into a float's exponent bits.
-# Unlike a call to libm's expf, these few multiply-adds vectorise: the float32 softmax runs
-# about twice as fast. float64 arrays use np.exp.
-_LOG2E = np.float32(1.4426950408889634)
-_LN2_HI = np.float32(0.693359375)
-_LN2_LO = np.float32(-2.12194440e-4)
-_EXP_P = (np.float32(1.9875691500e-4), np.float32(1.3981999507e-3), np.float32(8.3334519073e-3),
-          np.float32(4.1665795894e-2), np.float32(1.6666665459e-1), np.float32(5.0000001201e-1))
-_ONE32 = np.float32(1.0)
-_HALF32 = np.float32(0.5)
-_LOWEST32 = np.float32(-87.0)  # exp(-87) ≈ 1.6e-38, the smallest normal float is 1.2e-38
-
-
-@numba.njit(cache=True, fastmath=True)
-def _softmax_row(a, sign, out, p, fast, bits, two_k, poly):
-    """``out[p] = softmax(sign · a[p])`` (``out`` may be ``a``); bits, two_k, poly: (L,)
-    float32 scratch for the fast exp, which ``fast`` (float32 arrays only) selects."""
-    n_labels = a.shape[1]
-    top = sign * a[p, 0]
-    for c in range(1, n_labels):
-        top = max(top, sign * a[p, c])
-    total = top * 0
-    if fast:
-        p0_, p1_, p2_, p3_, p4_, p5_ = _EXP_P
-        for c in range(n_labels):
-            x = max(sign * a[p, c] - top, _LOWEST32)
-            k = np.floor(x * _LOG2E + _HALF32)
-            r = x - k * _LN2_HI - k * _LN2_LO
-            poly[c] = (((((p0_ * r + p1_) * r + p2_) * r + p3_) * r + p4_) * r + p5_) * r * r + r + _ONE32
-            bits[c] = (np.int32(k) + np.int32(127)) << np.int32(23)
-        for c in range(n_labels):
-            e = poly[c] * two_k[c]
-            out[p, c] = e
-            total += e
-    else:
-        for c in range(n_labels):
-            e = np.exp(sign * a[p, c] - top)
-            out[p, c] = e
-            total += e
-    inv = sign * sign / total  # sign² = 1, in the arrays' dtype (1 / total would be float64)
-    for c in range(n_labels):
-        out[p, c] *= inv
-
-
-@numba.njit(cache=True)
-def _softmax_range(a, sign, out, p0, p1, fast):
-    """``out[p] = softmax(sign · a[p])`` over the labels, for pixels ``p0 <= p < p1``."""
-    bits = np.empty(a.shape[1], np.int32)
-    two_k = bits.view(np.float32)  # 2^k, from its exponent bits
-    poly = np.empty(a.shape[1], np.float32)
-    for p in range(p0, p1):
-        _softmax_row(a, sign, out, p, fast, bits, two_k, poly)
-
-
-@numba.njit(cache=True, fastmath=True)
-def _softmax_backward_range(q, g, da, du, p0, p1):
-    """``da[p] = q[p]·(g[p] - <q[p], g[p]>)`` (softmax backward) and ``du[p] -= da[p]``."""
-    n_labels = q.shape[1]
-    for p in range(p0, p1):
-        inner = q[p, 0] * g[p, 0]
-        for c in range(1, n_labels):
-            inner += q[p, c] * g[p, c]
-        for c in range(n_labels):
-            v = q[p, c] * (g[p, c] - inner)
-            da[p, c] = v
-            du[p, c] -= v
-
-
-@numba.njit(cache=True)
-def softmax_serial(a, sign, out, fast):
-    """``out = softmax(sign · a)`` along axis 1; a, out: (N, L) (may be the same array);
-    ``sign`` in the arrays' dtype; ``fast``: the float32 exp (float32 arrays only)."""
-    _softmax_range(a, sign, out, 0, a.shape[0], fast)
-
-
-@numba.njit(cache=True, parallel=True)
-def softmax_parallel(a, sign, out, fast, parts):
-    """``softmax_serial`` with the pixels split into ``parts`` chunks over threads."""
-    n = a.shape[0]
-    step = (n + parts - 1) // parts
-    for t in numba.prange(parts):
-        _softmax_range(a, sign, out, min(t * step, n), min((t + 1) * step, n), fast)
-
-
-@numba.njit(cache=True)
-def softmax_backward_serial(q, g, da, du):
-    """``da = q ⊙ (g - Σ_l q ⊙ g)``, ``du -= da``; all (N, L)."""
-    _softmax_backward_range(q, g, da, du, 0, q.shape[0])
-
-
-@numba.njit(cache=True, parallel=True)
-def softmax_backward_parallel(q, g, da, du, parts):
-    """``softmax_backward_serial`` with the pixels split into ``parts`` chunks over threads."""
-    n = q.shape[0]
-    step = (n + parts - 1) // parts
-    for t in numba.prange(parts):
-        _softmax_backward_range(q, g, da, du, min(t * step, n), min((t + 1) * step, n))
-
-
-# ============================================================================ fused update
-# One mean-field iteration with both kernels on lattices, in two parallel loops instead of
-# five: splat both kernels (one loop), blur both (one thread), then per pixel slice both, add
-# the unary and take the softmax (one loop). Fewer loops, fewer barriers (on a busy machine a
-# barrier can wait a whole time slice for a descheduled thread) and one pass less over Q.
-@numba.njit(cache=True, fastmath=True)
-def _update_range(q, u, diag, off_a, w_a, s_a, c_a, buf_a, off_b, w_b, s_b, c_b, buf_b, one,
-                  fast, out, p0, p1):
-    """``out[p] = softmax(-u[p] - diag[p]·q[p] + Σ_{m=a,b} c_m·s_m[p]·Σ_r w_m[p,r]·buf_m[o])``."""
-    n_labels = q.shape[1]
-    bits = np.empty(n_labels, np.int32)
-    two_k = bits.view(np.float32)
-    poly = np.empty(n_labels, np.float32)
-    for p in range(p0, p1):
-        dp = diag[p]
-        for c in range(n_labels):  # reads q[p] before writing out[p]: out may be q
-            out[p, c] = -u[p, c] - dp * q[p, c]
-        s = c_a * s_a[p]
-        for r in range(off_a.shape[1]):
-            w = s * w_a[p, r]
-            o = off_a[p, r]
-            for c in range(n_labels):
-                out[p, c] += w * buf_a[o, c]
-        s = c_b * s_b[p]
-        for r in range(off_b.shape[1]):
-            w = s * w_b[p, r]
-            o = off_b[p, r]
-            for c in range(n_labels):
-                out[p, c] += w * buf_b[o, c]
-        _softmax_row(out, one, out, p, fast, bits, two_k, poly)
-
-
-@numba.njit(cache=True)
-def update_serial(q, u, diag, off_a, w_a, nb_a, s_a, c_a, buf_a, tmp_a, off_b, w_b, nb_b, s_b,
-                  c_b, buf_b, tmp_b, half, one, fast, out):
-    """One mean-field iteration with two lattice kernels ``a`` and ``b``, one thread.
-
-    q, u, out: (N, L) (``out`` may be ``q``); diag (N,): the self-term to remove (zeros if
-    none); per kernel: offsets, weights (N, d+1), neighbours (d+1, M+1, 2), scale (N,),
-    coef (weight · lattice constant), buffers (M+1, L). Scalars in the arrays' dtype.
-    """
-    n = q.shape[0]
-    none = np.empty((0, 1, 1), buf_a.dtype)
-    buf_a[:] = 0
-    _splat_range(q, s_a, off_a, w_a, buf_a, 0, n)
-    res_a = _vertex_pass(buf_a, tmp_a, none, nb_a, False, half)
-    buf_b[:] = 0
-    _splat_range(q, s_b, off_b, w_b, buf_b, 0, n)
-    res_b = _vertex_pass(buf_b, tmp_b, none, nb_b, False, half)
-    _update_range(q, u, diag, off_a, w_a, s_a, c_a, res_a, off_b, w_b, s_b, c_b, res_b, one,
-                  fast, out, 0, n)
-
-
-@numba.njit(cache=True, parallel=True)
-def update_parallel(q, u, diag, off_a, w_a, nb_a, s_a, c_a, buf_a, tmp_a, off_b, w_b, nb_b, s_b,
-                    c_b, buf_b, tmp_b, half, one, fast, out, priv_a, priv_b, parts):
-    """``update_serial`` over threads: the pixels in ``parts`` chunks, chunk ``t > 0``
-    splatting into ``priv_a[t - 1]`` / ``priv_b[t - 1]``; the slices + softmax split the
-    pixels; the blur runs on one thread."""
-    n = q.shape[0]
-    buf_a[:] = 0
-    buf_b[:] = 0
-    priv_a[:] = 0
-    priv_b[:] = 0
-    step = (n + parts - 1) // parts
-    for t in numba.prange(parts):
-        p0 = min(t * step, n)
-        p1 = min((t + 1) * step, n)
-        if t == 0:
-            _splat_range(q, s_a, off_a, w_a, buf_a, p0, p1)
-            _splat_range(q, s_b, off_b, w_b, buf_b, p0, p1)
-        else:
-            _splat_range(q, s_a, off_a, w_a, priv_a[t - 1], p0, p1)
-            _splat_range(q, s_b, off_b, w_b, priv_b[t - 1], p0, p1)
-    res_a = _vertex_pass(buf_a, tmp_a, priv_a, nb_a, False, half)
-    res_b = _vertex_pass(buf_b, tmp_b, priv_b, nb_b, False, half)
-    chunks = 4 * parts
-    step = (n + chunks - 1) // chunks
-    for t in numba.prange(chunks):
-        _update_range(q, u, diag, off_a, w_a, s_a, c_a, res_a, off_b, w_b, s_b, c_b, res_b, one,
-                      fast, out, min(t * step, n), min((t + 1) * step, n))
+        slice_range(res, offsets, weights, scale_out, coef, out, min(t * step, n),
+                    min((t + 1) * step, n))

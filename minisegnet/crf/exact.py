@@ -71,29 +71,25 @@ class ExactKernel:
             yield slice(start, min(start + self.block, self.n))
 
     def _normalised(self, kernel, rows):
+        """Rows ``rows`` (a slice) of ``K̃`` from the same rows of ``K`` (len, N): ``D K D``
+        (``"symmetric"``) or ``K`` itself (``"none"``)."""
         ### BEGIN SOLUTION A4
         if self.scale is None:
             return kernel
         return self.scale[rows, None] * kernel * self.scale[None, :]
         ### END SOLUTION A4
 
-    def accumulate(self, values, coef, out, base=None, base_coef=0.0, transpose=False):
-        """``out = base_coef·base + coef·K̃·values``; values, base, out (N, L) (``out`` may be
-        ``base``). ``transpose`` is accepted for the kernels' common interface (``K̃ᵀ = K̃``)."""
+    def apply(self, values, transpose=False):
+        """``K̃ · values``: (N, L) → (N, L), a block of rows at a time (or with the kept matrix).
+
+        ``transpose`` is accepted for the kernels' common interface: ``K̃ᵀ = K̃``.
+        """
         ### BEGIN SOLUTION A4
+        if self.dense is not None:
+            return self.dense @ values
+        out = self.xp.empty_like(values)
         for rows in self._blocks():
-            if self.dense is not None:
-                kernel = self.dense[rows]
-            else:
-                kernel = self._normalised(gaussian_block(self.features, rows, self.exclude_self), rows)
-            message = coef * (kernel @ values)
-            if base is None or base_coef == 0:
-                out[rows] = message
-            else:
-                out[rows] = base_coef * base[rows] + message
+            kernel = gaussian_block(self.features, rows, self.exclude_self)
+            out[rows] = self._normalised(kernel, rows) @ values
         return out
         ### END SOLUTION A4
-
-    def apply(self, values, transpose=False):
-        """``K̃ · values`` (N, L) → (N, L)."""
-        return self.accumulate(values, 1.0, self.xp.empty_like(values))

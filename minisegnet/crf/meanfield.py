@@ -41,10 +41,20 @@ Methods: ``"exact"`` (all pairs, ``exact.py``; small images), ``"lattice"`` (the
 permutohedral lattice, ``lattice.py``, linear time, the same approximation as pydensecrf's)
 and ``"auto"`` (exact up to ``AUTO_EXACT_MAX_PIXELS`` pixels, lattice above).
 
+Two tiers (``minisegnet.backend``). The reference tier is the loop below, written with the
+kernels' ``apply`` and ``functional.softmax``: ``message(Q) = Σ_m w_m K̃_m Q`` and
+``Q ← softmax(-U + message(Q))``; backward likewise. On the fast tier, with both kernels on
+lattices with nonzero weights (NumPy arrays), the whole mean field and its backward are one
+fused Numba call each instead (``_meanfield_kernels.py``: both splats, both blurs, both
+slices and the softmax, two parallel loops per iteration); this module alone makes that
+choice.
+
 Backward (CRF-as-RNN, Zheng et al. 2015): the iterations are a recurrent network, so the
 gradient runs back through them: with ``dAᵗ = Qᵗ ⊙ (dQᵗ − ⟨Qᵗ, dQᵗ⟩)`` (softmax backward),
 ``dU −= dAᵗ`` and ``dQᵗ⁻¹ = Σ_m w_m K̃_mᵀ dAᵗ``; the exact ``K̃`` is symmetric, the lattice's
-transpose blurs in reverse order. ``∂/∂w_m = Σ_t ⟨K̃_mᵀ dAᵗ, Qᵗ⁻¹⟩`` comes for free.
+transpose blurs in reverse order. ``∂/∂w_m = Σ_t ⟨K̃_mᵀ dAᵗ, Qᵗ⁻¹⟩`` comes for free:
+``mean_field_gradients`` returns all three (``MeanFieldGrads``), ``mean_field_backward`` the
+unary's.
 
 Lesson: ``lessons/09-dense-crf.md``.
 """
@@ -64,13 +74,16 @@ from .._checks import (
     check_number,
     check_same_device,
 )
-from ..backend import get_array_module, to_numpy
+from ..backend import fast_tier, get_array_module, to_numpy
+from ..functional import softmax
 from .exact import ExactKernel
-from .lattice import LatticeKernel, fused_update, parallel_parts
+from .lattice import LatticeKernel
 
 __all__ = [
     "mean_field_forward",
     "mean_field_backward",
+    "mean_field_gradients",
+    "MeanFieldGrads",
     "pairwise_features",
     "AUTO_EXACT_MAX_PIXELS",
     "EXACT_MAX_PIXELS",
@@ -80,9 +93,16 @@ AUTO_EXACT_MAX_PIXELS = 2500  # "auto" uses the exact kernel up to this many pix
 EXACT_MAX_PIXELS = 1 << 16  # beyond this, method="exact" is refused (hours of O(N²) work)
 METHODS = ("auto", "exact", "lattice")
 NORMALIZATIONS = ("symmetric", "none")
+FAST_TIER = "minisegnet.crf._meanfield_kernels"
 
-# Tests set this to run the array-op code path (the one CuPy arrays take) on NumPy arrays.
-_FORCE_ARRAY_OPS = False
+
+class MeanFieldGrads(NamedTuple):
+    """The gradients ``mean_field_gradients`` returns: ``unary`` (L, H, W) like the unary,
+    ``compat_gaussian`` and ``compat_bilateral`` (floats)."""
+
+    unary: object
+    compat_gaussian: float
+    compat_bilateral: float
 
 
 class _MeanFieldCache(NamedTuple):
@@ -94,7 +114,6 @@ class _MeanFieldCache(NamedTuple):
     unary: object         # (N, L) energies, pixel-major (kept to recompute the history)
     history: object       # [Q⁰, …, Qⁿ] each (N, L), or None (recomputed by backward)
     n_iter: int
-    use_numba: bool
 
 
 # ============================================================================ features
@@ -115,82 +134,52 @@ def pairwise_features(image, sxy, srgb=None):
     return xp.stack(columns, axis=1)
 
 
-# ============================================================================ softmax
-def _softmax(a, sign, out, use_numba):
-    """``out = softmax(sign·a)`` over axis 1 of (N, L) arrays."""
-    if use_numba:
-        from . import _lattice_kernels as k  # imports numba: CPU path only
+def _pixel_major(a):
+    """(L, H, W) → (N, L), a new C-contiguous array: each pixel's labels side by side."""
+    return get_array_module(a).ascontiguousarray(a.reshape(a.shape[0], -1).T)
 
-        fast = a.dtype == np.float32
-        if a.size >= k.PARALLEL_MIN_SIZE and parallel_parts() > 1:
-            k.softmax_parallel(a, a.dtype.type(sign), out, fast, 4 * parallel_parts())
-        else:
-            k.softmax_serial(a, a.dtype.type(sign), out, fast)
-        return out
-    xp = get_array_module(a)
+
+def _label_major(a, shape):
+    """(N, L) → ``shape`` (L, H, W), a new C-contiguous array."""
+    return get_array_module(a).ascontiguousarray(a.T).reshape(shape)
+
+
+# ============================================================================ reference tier
+def _message(kernels, q):
+    """``Σ_m w_m K̃_m Q``: what the similar pixels say about each pixel's labels; (N, L)."""
     ### BEGIN SOLUTION A4
-    z = sign * a
-    z = z - z.max(axis=1, keepdims=True)
-    e = xp.exp(z)
-    out[...] = e / e.sum(axis=1, keepdims=True)
-    return out
+    return sum(weight * kernel.apply(q) for weight, kernel in kernels)
     ### END SOLUTION A4
 
 
-def _softmax_backward(q, g, da, du, use_numba):
-    """``da = q ⊙ (g − Σ_l q ⊙ g)`` and ``du −= da``; all (N, L)."""
-    if use_numba:
-        from . import _lattice_kernels as k
-
-        if q.size >= k.PARALLEL_MIN_SIZE and parallel_parts() > 1:
-            k.softmax_backward_parallel(q, g, da, du, 4 * parallel_parts())
-        else:
-            k.softmax_backward_serial(q, g, da, du)
-        return da
+def _iterate(unary, kernels, n_iter):
+    """The mean field on (N, L) energies: ``[Q⁰, …, Qⁿ]`` with ``Q⁰ = softmax(-U)`` and
+    ``Qᵗ = softmax(-U + message(Qᵗ⁻¹))``, softmax over the labels (axis 1)."""
     ### BEGIN SOLUTION A4
-    da[...] = q * (g - (q * g).sum(axis=1, keepdims=True))
-    du -= da
-    return da
-    ### END SOLUTION A4
-
-
-def _transposed(a):
-    """``a.T`` as a new C-contiguous array: (L, N) ↔ (N, L) layouts."""
-    return get_array_module(a).ascontiguousarray(a.T)
-
-
-# ============================================================================ the iterations
-def _iterate(unary, kernels, n_iter, keep_history, use_numba):
-    """Run the mean field on pixel-major (N, L) energies; returns ``(Q, history)``."""
-    xp = get_array_module(unary)
-    ### BEGIN SOLUTION A4
-    q = _softmax(unary, -1.0, xp.empty_like(unary), use_numba)
-    history = [q] if keep_history else None
-    active = [(w, k) for w, k in kernels if w != 0]
-    fused = use_numba and len(active) == 2 and all(getattr(k, "fusable", False) for _, k in active)
-    a = None if fused else xp.empty_like(unary)
+    history = [softmax(-unary, axis=1)]
     for _ in range(n_iter):
-        if fused:  # the same update in two parallel loops (lattice.fused_update)
-            q = fused_update(active, q, unary, xp.empty_like(unary) if keep_history else q)
-            if keep_history:
-                history.append(q)
-            continue
-        if active:
-            for m, (w, kernel) in enumerate(active):  # a = -U + Σ_m w_m K̃_m Q
-                if m == 0:
-                    kernel.accumulate(q, w, a, base=unary, base_coef=-1.0)
-                else:
-                    kernel.accumulate(q, w, a, base=a, base_coef=1.0)
-        else:
-            xp.negative(unary, out=a)
-        q = _softmax(a, 1.0, xp.empty_like(unary) if keep_history else q, use_numba)
-        if keep_history:
-            history.append(q)
-    return q, history
+        history.append(softmax(-unary + _message(kernels, history[-1]), axis=1))
+    return history
     ### END SOLUTION A4
 
 
-def _build_kernels(image, dtype, xp, method, params, normalization, exclude_self, use_numba):
+def _softmax_backward(q, dq):
+    """``dA = Q ⊙ (dQ − ⟨Q, dQ⟩)`` per pixel: the gradient w.r.t. the softmax's input; (N, L)."""
+    ### BEGIN SOLUTION A4
+    return q * (dq - (q * dq).sum(axis=1, keepdims=True))
+    ### END SOLUTION A4
+
+
+def _message_backward(kernels, da):
+    """The message's transpose: ``(Σ_m w_m K̃_mᵀ dA, [K̃_mᵀ dA for each m])``; (N, L) each."""
+    ### BEGIN SOLUTION A4
+    filtered = [kernel.apply(da, transpose=True) for _, kernel in kernels]
+    return sum(weight * f for (weight, _), f in zip(kernels, filtered)), filtered
+    ### END SOLUTION A4
+
+
+# ============================================================================ forward
+def _build_kernels(image, dtype, xp, method, params, normalization, exclude_self):
     """The smoothness and appearance kernels as ``((compat, kernel), (compat, kernel))``."""
     sxy_g, compat_g, sxy_b, srgb, compat_b = params
     specs = ((compat_g, sxy_g, None), (compat_b, sxy_b, srgb))
@@ -201,10 +190,30 @@ def _build_kernels(image, dtype, xp, method, params, normalization, exclude_self
             kernel = ExactKernel(feats, normalization, exclude_self)
         else:
             feats = pairwise_features(to_numpy(image), sxy, srgb_m)
-            kernel = LatticeKernel(feats, dtype, xp, vectorised=not use_numba,
-                                   normalization=normalization, exclude_self=exclude_self)
+            kernel = LatticeKernel(feats, dtype=dtype, xp=xp, normalization=normalization,
+                                   exclude_self=exclude_self)
         kernels.append((compat, kernel))
     return tuple(kernels)
+
+
+def _fused_tier(kernels, n_iter, xp):
+    """The fused fast tier (``_meanfield_kernels``) where it applies: both kernels on
+    lattices with nonzero weights, NumPy arrays, the fast tier on; else ``None``."""
+    fusable = n_iter > 0 and all(isinstance(k, LatticeKernel) and w != 0 for w, k in kernels)
+    fast = fast_tier(xp, FAST_TIER, cpu_only=True, worthwhile=fusable)
+    return fast if fusable and len(kernels) == 2 else None
+
+
+def _run(unary, kernels, n_iter, keep_history):
+    """The iterations on (L, H, W) energies. Returns ``(u, Q, history)``: the unary
+    pixel-major (N, L) (kept for backward), Q (L, H, W), and ``[Q⁰, …, Qⁿ]`` (N, L) with
+    ``keep_history``, else ``None``."""
+    fast = _fused_tier(kernels, n_iter, get_array_module(unary))
+    if fast is not None:
+        return fast.fused_forward(unary, kernels, n_iter, keep_history)
+    u = _pixel_major(unary)  # (N, L): labels contiguous
+    history = _iterate(u, kernels, n_iter)
+    return u, _label_major(history[-1], unary.shape), history if keep_history else None
 
 
 def mean_field_forward(unary, image, n_iter=5, sxy_gaussian=3.0, compat_gaussian=3.0,
@@ -218,8 +227,8 @@ def mean_field_forward(unary, image, n_iter=5, sxy_gaussian=3.0, compat_gaussian
     appearance kernel ``exp(-½‖Δ(x, y)‖²/sxy_bilateral² − ½‖Δrgb‖²/srgb²)`` with weight
     ``compat_bilateral`` (pydensecrf's ``addPairwiseGaussian`` / ``addPairwiseBilateral``,
     Potts, symmetric normalisation, ``j = i`` kept; see the module docstring).
-    method: ``"exact"`` (all pairs, ≤ 65536 pixels), ``"lattice"`` (permutohedral lattice:
-    Numba on the CPU, array ops on CuPy) or ``"auto"`` (exact up to 2500 pixels).
+    method: ``"exact"`` (all pairs, ≤ 65536 pixels), ``"lattice"`` (permutohedral lattice)
+    or ``"auto"`` (exact up to 2500 pixels).
     Keyword-only: ``normalization`` ``"symmetric"`` | ``"none"`` (raw ``K``, the paper's
     form), ``exclude_self`` (sum over ``j ≠ i``), ``save_history`` (keep every ``Qᵗ`` in the
     cache for backward: ``n_iter`` more (L, H, W) arrays; by default backward re-runs the
@@ -264,30 +273,19 @@ def mean_field_forward(unary, image, n_iter=5, sxy_gaussian=3.0, compat_gaussian
 
     if method == "auto":
         method = "exact" if n <= AUTO_EXACT_MAX_PIXELS else "lattice"
-    xp = get_array_module(unary)
-    use_numba = xp is np and not _FORCE_ARRAY_OPS and method == "lattice"
-    u = _transposed(unary.reshape(n_labels, n))  # (N, L): labels contiguous
     kernels = ()
     if n_iter > 0:
-        kernels = _build_kernels(image, unary.dtype, xp, method,
+        kernels = _build_kernels(image, unary.dtype, get_array_module(unary), method,
                                  (sxy_g, compat_g, sxy_b, srgb, compat_b),
-                                 normalization, exclude_self, use_numba)
-    q, history = _iterate(u, kernels, n_iter, save_history, use_numba)
-    out = _transposed(q).reshape(n_labels, h, w)
+                                 normalization, exclude_self)
+    u, q, history = _run(unary, kernels, n_iter, save_history)
     cache = _MeanFieldCache("mean_field", (n_labels, h, w), unary.dtype, method, kernels, u,
-                            history, n_iter, use_numba)
-    return out, cache
+                            history, n_iter)
+    return q, cache
 
 
-def mean_field_backward(dQ, cache, *, compat_grads=False):
-    """Gradient of ``mean_field_forward`` w.r.t. the unary, through all iterations (CRF-as-RNN).
-
-    ``dAᵗ = Qᵗ ⊙ (dQᵗ − ⟨Qᵗ, dQᵗ⟩)``, ``dU −= dAᵗ``, ``dQᵗ⁻¹ = Σ_m w_m K̃_mᵀ dAᵗ``.
-    dQ: (L, H, W), the forward's dtype and library. Returns dunary (L, H, W); with
-    ``compat_grads=True`` ``(dunary, dcompat_gaussian, dcompat_bilateral)`` (floats).
-    Lesson: ``lessons/09-dense-crf.md``.
-    """
-    fn = "mean_field_backward"
+# ============================================================================ backward
+def _check_backward(fn, dQ, cache):
     check_cache(fn, cache, "mean_field")
     check_array(fn, "dQ", dQ, 3, "(L, H, W)")
     if tuple(dQ.shape) != cache.shape:
@@ -297,45 +295,48 @@ def mean_field_backward(dQ, cache, *, compat_grads=False):
         raise TypeError(f"{fn}: dQ must be {cache.dtype} like the forward's unary, got {dQ.dtype}")
     check_finite_array(fn, "dQ", dQ)
 
+
+def mean_field_gradients(dQ, cache):
+    """Gradients of ``mean_field_forward`` through all iterations (CRF-as-RNN).
+
+    From the last iteration back to the first, with ``dQⁿ = dQ``:
+    ``dAᵗ = Qᵗ ⊙ (dQᵗ − ⟨Qᵗ, dQᵗ⟩)``, ``dU −= dAᵗ``, ``dQᵗ⁻¹ = Σ_m w_m K̃_mᵀ dAᵗ`` and
+    ``∂/∂w_m += ⟨K̃_mᵀ dAᵗ, Qᵗ⁻¹⟩``; finally ``dU −= Q⁰ ⊙ (dQ⁰ − ⟨Q⁰, dQ⁰⟩)``
+    (``Q⁰ = softmax(-U)``). dQ: (L, H, W), the forward's dtype and library. Returns
+    ``MeanFieldGrads(unary, compat_gaussian, compat_bilateral)``: (L, H, W), float, float.
+    Lesson: ``lessons/09-dense-crf.md``.
+    """
+    _check_backward("mean_field_gradients", dQ, cache)
     xp = get_array_module(dQ)
-    n_labels, h, w = cache.shape
-    ### BEGIN SOLUTION A4
-    use_numba = cache.use_numba
+    fast = _fused_tier(cache.kernels, cache.n_iter, xp)
+    if fast is not None:  # the fused fast tier, as in the forward (not part of A4)
+        return MeanFieldGrads(*fast.fused_gradients(dQ, cache.unary, cache.history,
+                                                    cache.kernels, cache.n_iter))
     history = cache.history
-    if history is None:
-        _, history = _iterate(cache.unary, cache.kernels, cache.n_iter, True, use_numba)
-    g = _transposed(dQ.reshape(n_labels, h * w))
-    du = xp.zeros_like(g)
-    da = xp.empty_like(g)
-    dcompat = [0.0 for _ in cache.kernels]
-    spare = xp.empty_like(g) if cache.kernels else None
+    if history is None:  # not saved: run the iterations again
+        history = _iterate(cache.unary, cache.kernels, cache.n_iter)
+    # yours: du (N, L), pixel-major like history[t], and dcompat = [∂/∂w_gaussian, ∂/∂w_bilateral]
+    ### BEGIN SOLUTION A4
+    dq = _pixel_major(dQ)
+    du = xp.zeros_like(dq)
+    dcompat = [0.0, 0.0]
     for t in range(cache.n_iter, 0, -1):
-        _softmax_backward(history[t], g, da, du, use_numba)
-        g_prev = spare
-        first = True
-        for m, (weight, kernel) in enumerate(cache.kernels):
-            if compat_grads:
-                filtered = kernel.apply(da, transpose=True)
-                dcompat[m] += float((filtered * history[t - 1]).sum(dtype=xp.float64))
-                if weight == 0:
-                    continue
-                if first:
-                    g_prev[...] = weight * filtered
-                else:
-                    g_prev += weight * filtered
-            elif weight == 0:
-                continue
-            elif first:
-                kernel.accumulate(da, weight, g_prev, transpose=True)
-            else:
-                kernel.accumulate(da, weight, g_prev, base=g_prev, base_coef=1.0, transpose=True)
-            first = False
-        if first:  # no active kernel: Qᵗ does not depend on Qᵗ⁻¹
-            g_prev[...] = 0
-        spare, g = g, g_prev
-    _softmax_backward(history[0], g, da, du, use_numba)
-    dunary = _transposed(du).reshape(n_labels, h, w)
-    if compat_grads:
-        return dunary, dcompat[0] if dcompat else 0.0, dcompat[1] if dcompat else 0.0
-    return dunary
+        da = _softmax_backward(history[t], dq)
+        du -= da
+        dq, filtered = _message_backward(cache.kernels, da)
+        for m, f in enumerate(filtered):
+            dcompat[m] += float((f * history[t - 1]).sum())
+    du -= _softmax_backward(history[0], dq)
     ### END SOLUTION A4
+    return MeanFieldGrads(_label_major(du, cache.shape), *dcompat)
+
+
+def mean_field_backward(dQ, cache):
+    """Gradient of ``mean_field_forward`` w.r.t. the unary, through all iterations (CRF-as-RNN).
+
+    ``dAᵗ = Qᵗ ⊙ (dQᵗ − ⟨Qᵗ, dQᵗ⟩)``, ``dU −= dAᵗ``, ``dQᵗ⁻¹ = Σ_m w_m K̃_mᵀ dAᵗ``.
+    dQ: (L, H, W), the forward's dtype and library. Returns dunary (L, H, W): the
+    ``unary`` of ``mean_field_gradients``. Lesson: ``lessons/09-dense-crf.md``.
+    """
+    _check_backward("mean_field_backward", dQ, cache)
+    return mean_field_gradients(dQ, cache).unary

@@ -1,13 +1,32 @@
-"""The GEMM layout shared by the convolution family (``conv.py``, ``deform.py``).
+"""What the convolution family shares (``conv.py``, ``deform.py`` and the fast tier,
+``_fast/conv.py``): the GEMM layout, a bias helper and the convolution cache.
 
 A batch ``(N, C, H, W)`` is convolved as one matrix product when its channels are the rows
 and every pixel of the batch a column: ``(C, N·H·W)``. These helpers move arrays in and out
-of that layout and add a bias. Lesson: ``lessons/03-conv-as-matrix.md``.
+of that layout. Lesson: ``lessons/03-conv-as-matrix.md``.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..backend import get_array_module
+
+
+class ConvCache(NamedTuple):
+    """What ``conv2d_backward`` / ``conv_transpose2d_backward`` need; opaque to users."""
+
+    kind: str            # "conv2d" or "conv_transpose2d": which backward may read it
+    saved: object        # reference tier: conv2d's im2col columns (K, N·L), or the transposed
+    #                      conv's x₂ (C_in, N·H·W); fast tier: whatever its backward needs
+    w: object
+    has_bias: bool
+    x_shape: tuple
+    y_shape: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    fast: object = None  # the fast-tier module that ran the forward (its backward runs too)
 
 
 def to_gemm(a):
@@ -33,6 +52,7 @@ def weight_gradient(left, right, shape):
 
 
 def add_bias(y, b):
+    """``y += b`` on the channel axis (in place; nothing when b is None); returns y."""
     if b is not None:
         y += b.reshape(1, -1, 1, 1)
     return y

@@ -3,25 +3,29 @@
 Forward of one is backward of the other: a convolution is ``y = C x`` for the sparse
 matrix ``C`` of ``conv2d_matrix``; its input gradient is ``Cᵀ dy``, which *is* a transposed
 convolution, and the transposed convolution's input gradient ``C dy`` *is* a convolution.
-Both are computed with im2col (or col2im) and one GEMM per call, in the GEMM layout
-``(channels, N·H·W)`` of ``im2col.unfold_gemm``.
+So two cores do all the work, in the GEMM layout ``(channels, N·H·W)`` of
+``conv_matrix.unfold_gemm``: ``_correlate`` (im2col and one GEMM) and ``_scatter`` (one GEMM
+and col2im).
+
+That is the reference tier, the code assignment A1 (and A2 for the transposed convolution)
+asks for. The fast tier (``_fast/conv.py``: Winograd for 3×3 stride-1 convolutions, the
+stride-1 transposed convolution as a convolution with the flipped kernel, tuned GEMM orders)
+computes the same and is chosen by ``minisegnet.backend`` (``set_impl``).
 
 Gradients are returned as fresh arrays (they never accumulate into anything); ``nn`` layers
 add them to their parameters' ``.grad``.
 
-Lessons: ``lessons/03-conv-as-matrix.md``, ``lessons/04-transposed-conv.md``,
-``lessons/06-dilated-conv.md``.
+Lessons: ``lessons/03-conv-as-matrix.md`` (and its Winograd appendix),
+``lessons/04-transposed-conv.md``, ``lessons/06-dilated-conv.md``.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .._checks import check_array, check_cache, check_same_kind, check_shape
-from ..backend import get_array_module
-from ._gemm import add_bias, from_gemm, to_gemm, weight_gradient
+from ..backend import fast_tier, get_array_module
+from ._gemm import ConvCache, add_bias, from_gemm, to_gemm
 from .conv_matrix import fold_gemm, unfold_gemm
-from .shapes import checked_conv_output, checked_conv_transpose_output, conv_geometry, conv_out
+from .shapes import checked_conv_output, checked_conv_transpose_output, conv_geometry
 
 __all__ = [
     "conv2d_forward",
@@ -30,26 +34,16 @@ __all__ = [
     "conv_transpose2d_backward",
 ]
 
-
-class _ConvCache(NamedTuple):
-    """What a backward needs; opaque to users."""
-
-    kind: str            # "conv2d" or "conv_transpose2d": which backward may read it
-    x_gemm: object       # conv2d: im2col columns (K, N·L); transposed: x as (C_in, N·H·W)
-    w: object
-    has_bias: bool
-    x_shape: tuple
-    y_shape: tuple
-    stride: tuple
-    padding: tuple
-    dilation: tuple
+# The fast tier (never graded): Winograd F(2×2, 3×3), tuned GEMM orders, the stride-1
+# transposed convolution as a convolution with the flipped kernel. See minisegnet.backend.
+_FAST = "minisegnet.functional._fast.conv"
 
 
-# ---------------------------------------------------------------- GEMM-layout helpers
+# ---------------------------------------------------------------- the two cores
 
 
 def _correlate(x_cnhw, w, stride, padding, dilation, out_size):
-    """The convolution core: ``y₂ = W₂ @ cols``.
+    """The convolution core: ``y₂ = W₂ @ cols`` with ``cols = im2col(x)``.
 
     x_cnhw: (C_in, N, H, W); w: (C_out, C_in, kH, kW).
     Returns ``(y₂ (C_out, N·L), cols (C_in·kH·kW, N·L))``.
@@ -62,24 +56,14 @@ def _correlate(x_cnhw, w, stride, padding, dilation, out_size):
 
 
 def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
-    """The transposed-convolution core: ``col2im(W₂ᵀ @ x₂)``, i.e. ``y = Cᵀ x``.
+    """The transposed-convolution core: ``y = Cᵀ x = col2im(W₂ᵀ @ x₂)``.
 
     x_gemm: (C_in, N·H·W) with w: (C_in, C_out, kH, kW) → (N, C_out, H_out, W_out).
-    The same ``w`` read as a conv weight ``(C_out', C_in', kH, kW)`` gives ``Cᵀ``.
+    The same ``w`` read as a conv weight ``(C_out', C_in', kH, kW)`` gives ``Cᵀ``: this is
+    conv2d's input gradient as well as conv_transpose2d's forward pass.
     """
     ### BEGIN SOLUTION A1
     c_in, c_out, kh, kw = w.shape
-    flipped_padding = tuple(d * (k - 1) - p for k, p, d in zip((kh, kw), padding, dilation))
-    if stride == (1, 1) and min(flipped_padding) >= 0 and out_size == tuple(
-            conv_out(in_size[a], w.shape[2 + a], 1, flipped_padding[a], dilation[a]) for a in (0, 1)):
-        # Lesson 04: with stride 1 a transposed conv *is* a conv, with the kernel flipped,
-        # C_in/C_out swapped and padding d(k-1) - p. Same result; it runs as im2col plus a
-        # GEMM with K = C_out·kH·kW instead of a thin GEMM plus col2im, which is faster.
-        w_conv = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-        w_conv = get_array_module(w).ascontiguousarray(w_conv)
-        y_gemm, _ = _correlate(x_gemm.reshape(c_in, n, *in_size), w_conv, stride,
-                               flipped_padding, dilation, out_size)
-        return from_gemm(y_gemm, n, out_size)
     cols = w.reshape(c_in, -1).T @ x_gemm
     return fold_gemm(cols.reshape(c_out, kh, kw, n, *in_size), out_size, stride, padding, dilation)
     ### END SOLUTION A1
@@ -124,36 +108,39 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     stride ≥ 1, padding ≥ 0, dilation ≥ 1: int or ``(h, w)`` pair.
     Returns ``(y, cache)`` with y: (N, C_out, H_out, W_out),
     ``H_out = floor((H + 2p_h - d_h(kH-1) - 1) / s_h) + 1`` (likewise W_out).
-    Computed as im2col + one GEMM. Lessons 03 (matrix view) and 06 (dilation).
+    Reference tier: ``y₂ = W₂ @ im2col(x)``, one GEMM. Lessons 03 (matrix view) and 06 (dilation).
     """
     fn = "conv2d_forward"
     _check_inputs(fn, x, w, b, "(C_out, C_in, kH, kW)", 1)
     _, stride, padding, dilation = conv_geometry(fn, w.shape[2:], stride, padding, dilation)
     out_size = checked_conv_output(fn, x.shape[2:], w.shape[2:], stride, padding, dilation)
+    fast = fast_tier(get_array_module(x), _FAST)
+    if fast is not None:
+        return fast.conv2d_forward(x, w, b, stride, padding, dilation, out_size)
     ### BEGIN SOLUTION A1
     y_gemm, cols = _correlate(x.transpose(1, 0, 2, 3), w, stride, padding, dilation, out_size)
     y = add_bias(from_gemm(y_gemm, x.shape[0], out_size), b)
-    cache = _ConvCache("conv2d", cols, w, b is not None, x.shape, y.shape, stride, padding, dilation)
-    return y, cache
+    return y, ConvCache("conv2d", cols, w, b is not None, x.shape, y.shape, stride, padding, dilation)
     ### END SOLUTION A1
 
 
 def conv2d_backward(dy, cache):
     """Gradients of ``conv2d_forward``.
 
-    ``dx = Cᵀ dy`` (a transposed convolution of dy with the same w), ``dw₂ = dy₂ @ colsᵀ``,
-    ``db = Σ_{n,p,q} dy``.
+    ``dx = Cᵀ dy = col2im(W₂ᵀ dy₂)`` (a transposed convolution of dy with the same w),
+    ``dw₂ = dy₂ @ colsᵀ``, ``db = Σ_{n,p,q} dy``.
 
     dy: (N, C_out, H_out, W_out). Returns ``(dx, dw, db)``: (N, C_in, H, W),
     (C_out, C_in, kH, kW), (C_out,) or None when forward had no bias. Fresh arrays.
     """
     _check_dy("conv2d_backward", dy, cache, "conv2d")
+    if cache.fast is not None:
+        return cache.fast.conv2d_backward(dy, cache)
     ### BEGIN SOLUTION A1
-    n = dy.shape[0]
     dy_gemm = to_gemm(dy)
-    dw = weight_gradient(dy_gemm, cache.x_gemm, cache.w.shape)
-    dx = _scatter(dy_gemm, cache.w, n, dy.shape[2:], cache.x_shape[2:],
+    dx = _scatter(dy_gemm, cache.w, dy.shape[0], dy.shape[2:], cache.x_shape[2:],
                   cache.stride, cache.padding, cache.dilation)
+    dw = (dy_gemm @ cache.saved.T).reshape(cache.w.shape)
     db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
     return dx, dw, db
     ### END SOLUTION A1
@@ -172,38 +159,42 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     Returns ``(y, cache)`` with y: (N, C_out, H_out, W_out),
     ``H_out = (H-1)s_h - 2p_h + d_h(kH-1) + output_padding_h + 1``;
     ``output_padding`` must be smaller than ``stride`` or ``dilation`` on each axis.
-    Computed as one GEMM + col2im. Lesson 04.
+    Reference tier: ``y = col2im(W₂ᵀ @ x₂)``, conv2d's backward core. Lesson 04.
     """
     fn = "conv_transpose2d_forward"
     _check_inputs(fn, x, w, b, "(C_in, C_out, kH, kW)", 0)
     kernel, stride, padding, dilation = conv_geometry(fn, w.shape[2:], stride, padding, dilation)
     out_size = checked_conv_transpose_output(fn, x.shape[2:], kernel, stride, padding,
                                              output_padding, dilation)
+    fast = fast_tier(get_array_module(x), _FAST)
+    if fast is not None:
+        return fast.conv_transpose2d_forward(x, w, b, stride, padding, dilation, out_size)
     ### BEGIN SOLUTION A2
     x_gemm = to_gemm(x)
     y = _scatter(x_gemm, w, x.shape[0], x.shape[2:], out_size, stride, padding, dilation)
     y = add_bias(y, b)
-    cache = _ConvCache("conv_transpose2d", x_gemm, w, b is not None, x.shape, y.shape,
-                       stride, padding, dilation)
-    return y, cache
+    return y, ConvCache("conv_transpose2d", x_gemm, w, b is not None, x.shape, y.shape,
+                        stride, padding, dilation)
     ### END SOLUTION A2
 
 
 def conv_transpose2d_backward(dy, cache):
     """Gradients of ``conv_transpose2d_forward``.
 
-    ``dx = C dy`` (a convolution of dy with the same w), ``dw₂ = x₂ @ im2col(dy)ᵀ``,
-    ``db = Σ_{n,p,q} dy``.
+    ``dx = C dy`` (a convolution of dy with the same w: conv2d's forward core),
+    ``dw₂ = x₂ @ im2col(dy)ᵀ``, ``db = Σ_{n,p,q} dy``.
 
     dy: (N, C_out, H_out, W_out). Returns ``(dx, dw, db)``: (N, C_in, H, W),
     (C_in, C_out, kH, kW), (C_out,) or None. Fresh arrays.
     """
     _check_dy("conv_transpose2d_backward", dy, cache, "conv_transpose2d")
+    if cache.fast is not None:
+        return cache.fast.conv_transpose2d_backward(dy, cache)
     ### BEGIN SOLUTION A2
     n, _, h, w = cache.x_shape
     dx_gemm, dy_cols = _correlate(dy.transpose(1, 0, 2, 3), cache.w, cache.stride, cache.padding,
                                   cache.dilation, (h, w))
-    dw = weight_gradient(cache.x_gemm, dy_cols, cache.w.shape)
+    dw = (cache.saved @ dy_cols.T).reshape(cache.w.shape)
     db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
     return from_gemm(dx_gemm, n, (h, w)), dw, db
     ### END SOLUTION A2

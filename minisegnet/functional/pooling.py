@@ -10,15 +10,20 @@ Adaptive average pooling is linear and separable: ``y = P_h x P_wᵀ`` with a bi
 matrix per axis (bins ``[floor(i·H/out), ceil((i+1)·H/out))``, as PyTorch), so backward is
 ``P_hᵀ dy P_w``. Lessons: ``lessons/05-unpooling-and-interpolation.md``,
 ``lessons/07-pspnet.md``.
+
+Two tiers (``minisegnet.backend``): the helpers here are the *reference tier*, whole-array
+NumPy/CuPy code that reads like the formulas (max pooling scans the kernel offsets, its
+backward is one ``bincount``); the *fast tier* of max pooling and unpooling is a set of Numba
+kernels in ``_fast/pooling.py`` (CPU, never graded), taken where ``fast_tier`` offers it.
+Adaptive pooling has one tier: its matrix products already are the fast code.
 """
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 from .._checks import check_array, check_cache, check_same_device, check_shape, pair
-from ..backend import get_array_module
+from ..backend import fast_tier, get_array_module
 from .interpolate import separable_matmul
 from .shapes import pool_geometry, unpool_output_size, window
 
@@ -35,35 +40,16 @@ __all__ = [
 ]
 
 
+# The fast tier of max pooling and unpooling (Numba kernels, CPU only); left out of the
+# student edition, where every op takes its reference tier below.
+FAST = "minisegnet.functional._fast.pooling"
+
+
 class _MaxCache(NamedTuple):
     kind: str
-    flat_indices: object  # (N, C, H_out, W_out) indices into the flattened (N·C·H·W) input
+    indices: object       # (N, C, H_out, W_out) int64: each winner's position in its H·W plane
     x_shape: tuple
     dtype: object
-    disjoint: bool        # windows cannot overlap (stride >= kernel): every pixel wins at most once
-
-
-def _plane_to_flat(xp, plane_indices, x_shape):
-    """Indices into each ``(n, c)`` plane → indices into the whole flattened input."""
-    n, c, h, w = x_shape
-    plane_start = xp.arange(n * c, dtype=xp.int64).reshape(n, c, 1, 1) * (h * w)
-    return plane_indices + plane_start
-
-
-def _gradient_to_winners(dy, cache, fn):
-    """``dx[winner] += dy`` for every output: one ``bincount``, so repeated winners sum."""
-    check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
-    check_shape(fn, "dy", dy, cache.flat_indices.shape)
-    ### BEGIN SOLUTION A2
-    xp = get_array_module(dy)
-    if cache.disjoint:  # no pixel wins twice: a plain scatter is exact and faster
-        dx = xp.zeros(math.prod(cache.x_shape), dtype=cache.dtype)
-        dx[cache.flat_indices.ravel()] = dy.ravel()
-        return dx.reshape(cache.x_shape)
-    size = math.prod(cache.x_shape)
-    dx = xp.bincount(cache.flat_indices.ravel(), weights=dy.ravel(), minlength=size)
-    return dx.astype(cache.dtype, copy=False).reshape(cache.x_shape)
-    ### END SOLUTION A2
 
 
 # ---------------------------------------------------------------- max pooling
@@ -83,54 +69,41 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_indices=Fa
     fn = "max_pool2d_forward"
     check_array(fn, "x", x, 4, "(N, C, H, W)")
     kernel, stride, padding, out = pool_geometry(fn, x.shape[2:], kernel_size, stride, padding)
-    ### BEGIN SOLUTION A2
-    xp = get_array_module(x)
-    if xp.__name__ == "numpy":
-        best, indices = _max_pool_numba(x, kernel, stride, padding, out)
+    fast = fast_tier(get_array_module(x), FAST, cpu_only=True)
+    if fast is not None:
+        y, indices = fast.max_pool2d(x, kernel, stride, padding, out)
     else:
-        best, indices = _max_pool_vectorised(x, kernel, stride, padding, out)
-    cache = _MaxCache("max_pool2d", _plane_to_flat(xp, indices, x.shape), x.shape, x.dtype,
-                      stride[0] >= kernel[0] and stride[1] >= kernel[1])
-    return (best, indices, cache) if return_indices else (best, cache)
-    ### END SOLUTION A2
+        y, indices = _max_pool_scan(x, kernel, stride, padding, out)
+    cache = _MaxCache("max_pool2d", indices, x.shape, x.dtype)
+    return (y, indices, cache) if return_indices else (y, cache)
 
 
-def _max_pool_vectorised(x, kernel, stride, padding, out):
-    """Max and argmax by scanning the ``kH·kW`` kernel offsets, each a strided slice.
+def _max_pool_scan(x, kernel, stride, padding, out):
+    """Max and argmax of every window, scanning the ``kH·kW`` kernel offsets ``(i, j)``.
 
-    Runs on NumPy and CuPy; returns ``(y, indices)``, indices into each ``H·W`` plane.
+    Offset ``(i, j)`` of every window at once is one strided slice of the padded input:
+    ``x_pad[:, :, p·s_h + i, q·s_w + j]`` for all ``(p, q)``, at image row ``p·s_h + i - pad_h``
+    and column ``q·s_w + j - pad_w``. A tap replaces the window's best so far when it lies in
+    the image and is strictly larger (so the first maximum in row-major order wins), or when
+    it is the window's first tap in the image. Returns ``(y, indices)``, indices ``row·W + col``.
     """
     ### BEGIN SOLUTION A2
     xp = get_array_module(x)
     n, c, h, w = x.shape
     padded = xp.full((n, c, h + 2 * padding[0], w + 2 * padding[1]), -xp.inf, dtype=x.dtype)
     padded[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
-    best = padded[:, :, window(0, out[0], stride[0]), window(0, out[1], stride[1])].copy()
-    best_shift = xp.zeros(best.shape, dtype=xp.int64)  # winner's flat offset from the corner
+    best = xp.full((n, c) + out, -xp.inf, dtype=x.dtype)
+    winner = xp.full((n, c) + out, -1, dtype=xp.int64)     # -1: no tap in the image yet
     for i in range(kernel[0]):
+        rows = xp.arange(out[0]).reshape(-1, 1) * stride[0] + i - padding[0]
         for j in range(kernel[1]):
-            candidate = padded[:, :, window(i, out[0], stride[0]), window(j, out[1], stride[1])]
-            better = candidate > best  # strict: the first maximum in row-major order stays
-            best = xp.where(better, candidate, best)
-            best_shift = xp.where(better, i * w + j, best_shift)
-    corner_rows = xp.arange(out[0]).reshape(-1, 1) * stride[0] - padding[0]
-    corner_cols = xp.arange(out[1]) * stride[1] - padding[1]
-    return best, corner_rows * w + corner_cols + best_shift
-    ### END SOLUTION A2
-
-
-def _max_pool_numba(x, kernel, stride, padding, out):
-    """The same max and argmax in one compiled pass (CPU): about 10× the vectorised speed."""
-    ### BEGIN SOLUTION A2
-    import numpy as np
-
-    from . import _numba_kernels as kernels  # imports numba: CPU path only
-
-    y = np.empty(x.shape[:2] + out, dtype=x.dtype)
-    indices = np.empty(x.shape[:2] + out, dtype=np.int64)
-    pool = kernels.max_pool_parallel if x.size >= kernels.PARALLEL_MIN_SIZE else kernels.max_pool_serial
-    pool(np.ascontiguousarray(x), kernel, stride, padding, y, indices)
-    return y, indices
+            cols = xp.arange(out[1]) * stride[1] + j - padding[1]
+            tap = padded[:, :, window(i, out[0], stride[0]), window(j, out[1], stride[1])]
+            inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+            better = inside & ((tap > best) | (winner < 0))
+            best = xp.where(better, tap, best)
+            winner = xp.where(better, rows * w + cols, winner)
+    return best, winner
     ### END SOLUTION A2
 
 
@@ -140,9 +113,34 @@ def max_pool2d_backward(dy, cache):
     ``dx[n, c, h, w] = Σ dy[n, c, p, q]`` over the windows ``(p, q)`` that ``(h, w)`` won:
     overlapping windows *accumulate*. dy: (N, C, H_out, W_out); returns dx: (N, C, H, W).
     """
-    check_cache("max_pool2d_backward", cache, "max_pool2d")
+    fn = "max_pool2d_backward"
+    check_cache(fn, cache, "max_pool2d")
+    return _backward_to_winners(fn, dy, cache)
+
+
+def _backward_to_winners(fn, dy, cache):
+    """The backward pass of max and adaptive max pooling, on the fast or the reference tier."""
+    check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
+    check_shape(fn, "dy", dy, cache.indices.shape)
+    fast = fast_tier(get_array_module(dy), FAST, cpu_only=True)
+    if fast is not None:
+        return fast.max_pool2d_backward(dy, cache.indices, cache.x_shape, cache.dtype)
+    return _gradient_to_winners(dy, cache.indices, cache.x_shape, cache.dtype)
+
+
+def _gradient_to_winners(dy, indices, x_shape, dtype):
+    """``dx[n, c].flat[indices[n, c, p, q]] += dy[n, c, p, q]``, repeated winners summed.
+
+    Pixel ``k`` of plane ``(n, c)`` is entry ``(n·C + c)·H·W + k`` of the flattened dx, so
+    the whole sum is one ``bincount`` of those positions weighted by dy. Returns dx with
+    ``x_shape`` and ``dtype``.
+    """
     ### BEGIN SOLUTION A2
-    return _gradient_to_winners(dy, cache, "max_pool2d_backward")
+    xp = get_array_module(dy)
+    n, c, h, w = x_shape
+    plane_start = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
+    dx = xp.bincount((plane_start + indices).ravel(), weights=dy.ravel(), minlength=n * c * h * w)
+    return dx.reshape(x_shape).astype(dtype, copy=False)
     ### END SOLUTION A2
 
 
@@ -151,7 +149,7 @@ def max_pool2d_backward(dy, cache):
 
 class _UnpoolCache(NamedTuple):
     kind: str
-    flat_indices: object
+    indices: object       # (N, C, H, W) int: where each x went in its H_out·W_out plane
     y_shape: tuple
 
 
@@ -175,24 +173,33 @@ def max_unpool2d_forward(x, indices, kernel_size, stride=None, padding=0, output
     stride = kernel if stride is None else pair(fn, "stride", stride, minimum=1)
     padding = pair(fn, "padding", padding, minimum=0)
     size = unpool_output_size(fn, x.shape, kernel, stride, padding, output_size)
-    xp = get_array_module(x)
     plane = size[0] * size[1]
     if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= plane):
         raise ValueError(
             f"{fn}: indices must lie in [0, H_out*W_out) = [0, {plane}) for output size {size}, "
             f"got values in [{int(indices.min())}, {int(indices.max())}]; pass the output_size "
             f"of the pooled input")
-    ### BEGIN SOLUTION A2
     y_shape = x.shape[:2] + size
-    flat = _plane_to_flat(xp, indices.astype(xp.int64, copy=False), y_shape)
-    y = xp.zeros(y_shape, dtype=x.dtype)
-    y.reshape(-1)[flat.ravel()] = x.ravel()
-    return y, _UnpoolCache("max_unpool2d", flat, y_shape)
+    fast = fast_tier(get_array_module(x), FAST, cpu_only=True)
+    y = fast.max_unpool2d(x, indices, y_shape) if fast is not None else _unpool(x, indices, y_shape)
+    return y, _UnpoolCache("max_unpool2d", indices, y_shape)
+
+
+def _unpool(x, indices, y_shape):
+    """Zeros of ``y_shape`` with ``y[n, c].flat[indices[n, c, p, q]] = x[n, c, p, q]``."""
+    ### BEGIN SOLUTION A2
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    image, channel = xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1)
+    y = xp.zeros((n, c, y_shape[2] * y_shape[3]), dtype=x.dtype)
+    y[image, channel, indices.reshape(n, c, -1)] = x.reshape(n, c, -1)
+    return y.reshape(y_shape)
     ### END SOLUTION A2
 
 
 def max_unpool2d_backward(dy, cache):
-    """Gradient of ``max_unpool2d_forward``: a gather, ``dx = dy.flat[indices]``.
+    """Gradient of ``max_unpool2d_forward``: a gather, ``dx[n, c, p, q] = dy[n, c].flat[i]``
+    with ``i = indices[n, c, p, q]``.
 
     dy: (N, C, H_out, W_out); returns dx: (N, C, H, W).
     """
@@ -200,8 +207,15 @@ def max_unpool2d_backward(dy, cache):
     check_cache(fn, cache, "max_unpool2d")
     check_array(fn, "dy", dy, 4, "(N, C, H_out, W_out)")
     check_shape(fn, "dy", dy, cache.y_shape)
+    fast = fast_tier(get_array_module(dy), FAST, cpu_only=True)
+    if fast is not None:
+        return fast.max_unpool2d_backward(dy, cache.indices)
     ### BEGIN SOLUTION A2
-    return dy.reshape(-1)[cache.flat_indices]
+    xp = get_array_module(dy)
+    n, c = dy.shape[:2]
+    image, channel = xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1)
+    dx = dy.reshape(n, c, -1)[image, channel, cache.indices.reshape(n, c, -1)]
+    return dx.reshape(cache.indices.shape)
     ### END SOLUTION A2
 
 
@@ -295,8 +309,7 @@ def adaptive_max_pool2d_forward(x, output_size, return_indices=False):
             y[:, :, i, j] = xp.take_along_axis(window, winner[..., None], axis=2)[..., 0]
             width = right - left
             indices[:, :, i, j] = (top + winner // width) * w + left + winner % width
-    cache = _MaxCache("adaptive_max_pool2d", _plane_to_flat(xp, indices, x.shape), x.shape, x.dtype,
-                      False)
+    cache = _MaxCache("adaptive_max_pool2d", indices, x.shape, x.dtype)
     return (y, indices, cache) if return_indices else (y, cache)
 
 
@@ -305,5 +318,6 @@ def adaptive_max_pool2d_backward(dy, cache):
 
     dy: (N, C, oh, ow); returns dx: (N, C, H, W).
     """
-    check_cache("adaptive_max_pool2d_backward", cache, "adaptive_max_pool2d")
-    return _gradient_to_winners(dy, cache, "adaptive_max_pool2d_backward")
+    fn = "adaptive_max_pool2d_backward"
+    check_cache(fn, cache, "adaptive_max_pool2d")
+    return _backward_to_winners(fn, dy, cache)

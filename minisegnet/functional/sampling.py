@@ -37,7 +37,6 @@ __all__ = [
     "roi_align",
 ]
 
-# The four neighbours of a sample, in the order of their weights below.
 # ---------------------------------------------------------------- bilinear sampling
 
 
@@ -229,6 +228,7 @@ def roi_align_forward(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=2
         ys.append(by)
         xs.append(bx)
         grids.append(grid)
+
     def cat(parts, dt):
         return xp.asarray(np.concatenate(parts) if parts else np.zeros(0, dt))
 

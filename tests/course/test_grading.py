@@ -333,15 +333,16 @@ def test_no_datagram_reaches_a_listener_outside(batch):
 def test_start_ups_count_against_the_submission(release_dir, stub_files, tmp_path):
     """Attack 7: sleep at import, crash at every call: about the start-up budget, not one
     start-up per test."""
-    init = (release_dir / "student/minisegnet/functional/__init__.py").read_text()
     folder = tmp_path / "subs" / "sleepy"
     for rel, content in stub_files.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_bytes(content)
-    code = stub_files[_submissions.CONV_MATRIX].decode() + "\nimport os\n\n\n" + \
-        "def im2col(*a, **k):\n    os._exit(3)\n\n\ndef col2im(*a, **k):\n    os._exit(3)\n"
+    # A submitted file is what the worker imports: it sleeps there, then crashes every call.
+    code = stub_files[_submissions.CONV_MATRIX].decode().replace(
+        "from __future__ import annotations\n",
+        "from __future__ import annotations\n\nimport time\n\ntime.sleep(1.5)\n", 1) + \
+        "\nimport os\n\n\ndef im2col(*a, **k):\n    os._exit(3)\n\n\ndef col2im(*a, **k):\n    os._exit(3)\n"
     (folder / _submissions.CONV_MATRIX).write_text(code)
-    (folder / "minisegnet/functional/__init__.py").write_text("import time\ntime.sleep(1.5)\n" + init)
     bundle = Bundle.load(release_dir / "grader" / "a1")
     started = time.monotonic()
     grade_batch(bundle, tmp_path / "subs", tmp_path / "out", hidden=True, progress=False,

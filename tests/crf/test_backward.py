@@ -5,9 +5,9 @@
 chosen per case: five iterations with compat 10 can make Q a steep function of U, where the
 truncation error (``∝ h²``: 5e-4, 5e-6, 7e-8 for ``h = 1e-4, 1e-5, 1e-6`` on the first
 lattice case) needs ``h = 1e-6``, or a nearly saturated one, where the rounding error
-(``∝ 1/h``) needs ``h = 1e-5``. The
-lattice is checked against its own forward (its operator is fixed by the image, so Q is a
-smooth function of U). The compat gradients likewise, with differences in the weight.
+(``∝ 1/h``) needs ``h = 1e-5``. The lattice is checked against its own forward (its
+operator is fixed by the image, so Q is a smooth function of U). The compat gradients
+(``mean_field_gradients``) likewise, with differences in the weight.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from minisegnet import backend
-from minisegnet.crf import mean_field_backward, mean_field_forward, meanfield
+from minisegnet.crf import MeanFieldGrads, mean_field_backward, mean_field_forward, mean_field_gradients
 
 from ._util import num_grad_array, random_case
 
@@ -65,9 +65,12 @@ def test_compat_gradients_match_central_differences(method, to_dev):
     dq = rng.standard_normal(unary.shape)
     params = dict(compat_gaussian=1.5, compat_bilateral=2.5, n_iter=4)
     _, cache = mean_field_forward(to_dev(unary), to_dev(image), method=method, **params)
-    dunary, dg, db = mean_field_backward(to_dev(dq), cache, compat_grads=True)
-    np.testing.assert_allclose(backend.to_numpy(dunary),
-                               backend.to_numpy(mean_field_backward(to_dev(dq), cache)), atol=1e-15)
+    grads = mean_field_gradients(to_dev(dq), cache)
+    assert isinstance(grads, MeanFieldGrads)
+    dunary, dg, db = grads
+    assert isinstance(dg, float) and isinstance(db, float)
+    np.testing.assert_array_equal(backend.to_numpy(dunary),
+                                  backend.to_numpy(mean_field_backward(to_dev(dq), cache)))
     h = H
     for name, analytic in (("compat_gaussian", dg), ("compat_bilateral", db)):
         values = []
@@ -84,7 +87,7 @@ def test_compat_gradient_of_a_zero_weight_is_still_computed():
     unary, image = random_case(rng, 5, 5, 3, spread=3.0)
     dq = rng.standard_normal(unary.shape)
     _, cache = mean_field_forward(unary, image, compat_gaussian=0.0, method="exact")
-    _, dg, _ = mean_field_backward(dq, cache, compat_grads=True)
+    dg = mean_field_gradients(dq, cache).compat_gaussian
     h = H
     qp = mean_field_forward(unary, image, compat_gaussian=h, method="exact")[0]
     qm = mean_field_forward(unary, image, compat_gaussian=-h, method="exact")[0]
@@ -102,16 +105,3 @@ def test_float32_gradient_close_to_float64(rng):
         assert g.dtype == dtype
         grads.append(g.astype(np.float64))
     assert _scaled_error(grads[1], grads[0]) < 1e-4
-
-
-def test_numba_and_array_paths_agree_on_the_gradient_of_a_large_image(monkeypatch):
-    """Above the parallel threshold (the threaded Numba drivers), float32 like real use."""
-    rng = np.random.default_rng(10)
-    unary, image = random_case(rng, 60, 70, 8, np.float32, spread=3.0)
-    dq = rng.standard_normal(unary.shape).astype(np.float32)
-    _, cache = mean_field_forward(unary, image, method="lattice", save_history=True)
-    g1 = mean_field_backward(dq, cache)
-    monkeypatch.setattr(meanfield, "_FORCE_ARRAY_OPS", True)
-    _, cache = mean_field_forward(unary, image, method="lattice", save_history=True)
-    g2 = mean_field_backward(dq, cache)
-    assert _scaled_error(g1, g2) < 1e-4

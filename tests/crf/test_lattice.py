@@ -1,8 +1,10 @@
-"""The permutohedral lattice: its two implementations agree, its transpose is the adjoint,
-and it approximates the exact Gaussian kernel.
+"""The permutohedral lattice: its two filters agree, its build does not depend on the thread
+count, its transpose is the adjoint, and it approximates the exact Gaussian kernel.
 
-* Numba kernels (CPU) vs the array-op twin (the path CuPy arrays take, run here on NumPy
-  with ``np.add.at``): equal to rounding, serial and parallel drivers both;
+* the Numba filter (fast tier) vs the array-op twin (reference tier, the path CuPy arrays
+  take, run here on NumPy with ``np.add.at``): equal to rounding, serial and parallel
+  drivers both;
+* the build over 1, 2, 3 or 7 threads' chunks: the same arrays, bit for bit;
 * ``⟨u, B v⟩ = ⟨Bᵀ u, v⟩`` with ``Bᵀ`` the reverse-order blur, to 1e-12 (float64);
 * the normalised lattice kernel against the exact one (written in this file) on a crop of a
   real photograph: within 15 % (Frobenius), the error level of Krähenbühl's lattice.
@@ -13,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from minisegnet import backend
 from minisegnet.crf import _lattice_kernels as K
-from minisegnet.crf import lattice, mean_field_backward, mean_field_forward, meanfield
+from minisegnet.crf import lattice
 
-from ._util import photo, random_case
+from ._util import photo
 
 
 def _features(image, sxy, srgb=None):
@@ -29,31 +32,43 @@ def _features(image, sxy, srgb=None):
     return np.stack(cols, 1).astype(np.float64)
 
 
-def _lattice_matrix(feats, reverse=False):
+def _lattice_matrix(feats, transpose=False):
     """The lattice operator as a dense matrix (filtering the identity)."""
     n = feats.shape[0]
-    return lattice.lattice_filter(np.eye(n), feats, reverse=reverse)
+    return lattice.lattice_filter(np.eye(n), feats, transpose=transpose)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_labels", [3, 24])  # 24 x 48 x 40 pixels: the parallel driver
-@pytest.mark.parametrize("reverse", [False, True])
-def test_numba_filter_equals_array_twin(dtype, n_labels, reverse):
+@pytest.mark.parametrize("transpose", [False, True])
+def test_numba_filter_equals_array_twin(dtype, n_labels, transpose):
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
-    feats = _features(image, 5.0, 20.0)
-    offsets, weights, neighbours = lattice.build_lattice(feats)
-    values = rng.random((feats.shape[0], n_labels)).astype(dtype)
-    scale = (0.5 + rng.random(feats.shape[0])).astype(dtype)
-    base = rng.random(values.shape).astype(dtype)
-    numba_lat = lattice._Lattice(offsets, weights, neighbours, dtype, np, vectorised=False)
-    array_lat = lattice._Lattice(offsets, weights, neighbours, dtype, np, vectorised=True)
-    out_numba, out_array = np.empty_like(values), np.empty_like(values)
-    numba_lat.filter(values, scale, scale, 0.7, base, -1.0, out_numba, reverse)
-    array_lat.filter(values, scale, scale, 0.7, base, -1.0, out_array, reverse)
+    lat = lattice.Lattice(_features(image, 5.0, 20.0), dtype=dtype)
+    values = rng.random((lat.offsets.shape[0], n_labels)).astype(dtype)
+    scale_in, scale_out = (0.5 + rng.random((2, len(values)))).astype(dtype)
+    outs = {}
+    for impl in ("fast", "reference"):
+        with backend.use_impl(impl):
+            outs[impl] = lat.filter(values, coef=0.7, scale_in=scale_in, scale_out=scale_out,
+                                    transpose=transpose)
     assert (values.size >= K.PARALLEL_MIN_SIZE) == (n_labels == 24)
     tol = 1e-12 if dtype == np.float64 else 2e-5
-    np.testing.assert_allclose(out_numba, out_array, rtol=0, atol=tol * np.abs(out_array).max())
+    assert outs["fast"].dtype == outs["reference"].dtype == dtype
+    np.testing.assert_allclose(outs["fast"], outs["reference"], rtol=0,
+                               atol=tol * np.abs(outs["reference"]).max())
+
+
+@pytest.mark.parametrize("sxy, srgb", [(3.0, None), (10.0, 15.0)])
+def test_build_does_not_depend_on_the_thread_count(sxy, srgb):
+    """Chunks embedded apart and merged in order number the vertices as one thread does."""
+    feats = _features(photo("astronaut")[100:200, 150:250], sxy, srgb)
+    assert len(feats) >= K.BUILD_PARALLEL_MIN_PIXELS  # else every build is a one-thread build
+    one = K.build_lattice(feats, 1)
+    for parts in (2, 3, 7):
+        for a, b in zip(one, K.build_lattice(feats, parts)):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
 
 
 def test_reverse_blur_is_the_adjoint():
@@ -61,7 +76,7 @@ def test_reverse_blur_is_the_adjoint():
     image = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
     feats = _features(image, 2.0, 30.0)
     forward = _lattice_matrix(feats)
-    backward = _lattice_matrix(feats, reverse=True)
+    backward = _lattice_matrix(feats, transpose=True)
     np.testing.assert_allclose(backward, forward.T, rtol=0, atol=1e-12 * np.abs(forward).max())
     assert np.abs(forward - forward.T).max() > 1e-3 * np.abs(forward).max()  # really not symmetric
 
@@ -98,25 +113,6 @@ def test_calibration_recovers_the_kernel_scale():
         assert abs(np.median(c * k1_lattice / k1) - 1) < 0.1
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("options", [{}, dict(normalization="none", exclude_self=True,
-                                              compat_gaussian=0.05, compat_bilateral=0.01)])
-def test_mean_field_numba_path_equals_array_path(dtype, options, monkeypatch):
-    """The whole forward and backward, Numba vs the array ops CuPy arrays take."""
-    rng = np.random.default_rng(3)
-    unary, image = random_case(rng, 24, 30, 5, dtype)
-    dq = rng.standard_normal(unary.shape).astype(dtype)
-    q1, c1 = mean_field_forward(unary, image, method="lattice", **options)
-    g1 = mean_field_backward(dq, c1)
-    monkeypatch.setattr(meanfield, "_FORCE_ARRAY_OPS", True)
-    q2, c2 = mean_field_forward(unary, image, method="lattice", **options)
-    assert not c2.use_numba and c1.use_numba
-    g2 = mean_field_backward(dq, c2)
-    tol = 1e-10 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(q1, q2, rtol=0, atol=tol)
-    np.testing.assert_allclose(g1, g2, rtol=0, atol=tol * np.abs(g2).max())
-
-
 def test_build_finds_every_simplex_vertex_once():
     """Barycentric weights are a partition of unity and vertex rows are valid."""
     rng = np.random.default_rng(4)
@@ -130,19 +126,11 @@ def test_build_finds_every_simplex_vertex_once():
     assert neighbours.min() >= 0 and neighbours.max() <= m and (neighbours[:, 0] == 0).all()
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("size, n_labels", [((24, 30), 5), ((60, 70), 8)])  # serial, threaded
-@pytest.mark.parametrize("options", [{}, dict(normalization="none", exclude_self=True,
-                                              compat_gaussian=0.05, compat_bilateral=0.01)])
-def test_fused_update_equals_the_kernel_by_kernel_update(dtype, size, n_labels, options,
-                                                         monkeypatch):
-    """Both kernels in one pass (lattice.fused_update) = filter, filter, softmax."""
-    rng = np.random.default_rng(6)
-    image = np.ascontiguousarray(photo("coffee")[100:100 + size[0], 200:200 + size[1]])
-    unary = (3 * rng.random((n_labels,) + size)).astype(dtype)
-    q1, cache = mean_field_forward(unary, image, method="lattice", **options)
-    assert all(k.fusable for _, k in cache.kernels)
-    monkeypatch.setattr(lattice.LatticeKernel, "fusable", property(lambda self: False))
-    q2, _ = mean_field_forward(unary, image, method="lattice", **options)
-    tol = 1e-12 if dtype == np.float64 else 1e-6
-    np.testing.assert_allclose(q1, q2, rtol=0, atol=tol)
+def test_row_sums_equal_the_filter_of_ones():
+    """``Lattice.row_sums`` (one scalar pass, float64) is the filter of a constant 1."""
+    image = photo("coffee")[40:100, 80:150]
+    lat = lattice.Lattice(_features(image, 6.0, 15.0), dtype=np.float64)
+    ones = np.ones((lat.offsets.shape[0], 1))
+    for impl in ("fast", "reference"):
+        with backend.use_impl(impl):
+            np.testing.assert_allclose(lat.row_sums(), lat.filter(ones)[:, 0], rtol=1e-12)

@@ -148,6 +148,21 @@ def test_max_pool2d_all_equal_window_picks_top_left(to_dev):
     np.testing.assert_array_equal(_np(idx)[0, 0], [[0, 1], [4, 5]])
 
 
+def test_max_pool2d_minus_infinity_inputs_point_into_the_image(to_dev):
+    """Windows whose pixels are all -inf (with -inf padding around them) still name a pixel of
+    the image: the first one of the window, as the loops and PyTorch do; never the padding."""
+    x = np.full((1, 2, 5, 4), -np.inf)
+    x[0, 1, 2:, 1:] = np.arange(9.0).reshape(3, 3)
+    y, idx, cache = F.max_pool2d_forward(to_dev(x), 3, 2, 1, return_indices=True)
+    y_ref, idx_ref = RR.max_pool2d_naive(x, 3, 2, 1)
+    np.testing.assert_array_equal(_np(y), y_ref)
+    np.testing.assert_array_equal(_np(idx), idx_ref)
+    np.testing.assert_array_equal(_np(idx)[0, 0], [[0, 1], [4, 5], [12, 13]])
+    dy = np.ones(y_ref.shape)
+    dx = _np(F.max_pool2d_backward(to_dev(dy), cache))
+    np.testing.assert_array_equal(dx, RR.max_pool2d_backward_naive(dy, idx_ref, x.shape))
+
+
 def test_max_pool2d_backward_overlapping_windows_accumulate(to_dev):
     """One large value covered by all four 2x2 windows (stride 1) of a 3x3 input receives the
     SUM of their dy (1+2+3+4 = 10), not the last one written."""

@@ -22,9 +22,10 @@ def _panoptic():
 
 def mean_field(F, unary, image, n_iter=5, sxy_gaussian=3.0, compat_gaussian=3.0,
                sxy_bilateral=80.0, srgb=13.0, compat_bilateral=10.0, method="exact",
-               normalization="symmetric", exclude_self=False, dQ=None, compat_grads=False):
-    """``mean_field_forward``, then (with ``dQ``) ``mean_field_backward``: ``Q``, ``dunary``
-    (and with ``compat_grads`` ``dcompat`` = (d compat_gaussian, d compat_bilateral))."""
+               normalization="symmetric", exclude_self=False, dQ=None, all_gradients=False):
+    """``mean_field_forward``, then (with ``dQ``) ``mean_field_backward``: ``Q`` and
+    ``dunary``; with ``all_gradients`` ``mean_field_gradients`` instead, which adds
+    ``dcompat`` = (d compat_gaussian, d compat_bilateral)."""
     crf = _crf()
     image = np.asarray(image).astype(np.uint8)
     q, cache = crf.mean_field_forward(
@@ -32,20 +33,22 @@ def mean_field(F, unary, image, n_iter=5, sxy_gaussian=3.0, compat_gaussian=3.0,
         sxy_bilateral=sxy_bilateral, srgb=srgb, compat_bilateral=compat_bilateral,
         method=method, normalization=normalization, exclude_self=exclude_self)
     out = {"Q": q}
-    if dQ is not None:
-        if compat_grads:
-            du, dg, db = crf.mean_field_backward(dQ, cache, compat_grads=True)
-            out.update(dunary=du, dcompat=np.array([dg, db], dtype=np.float64))
-        else:
-            out["dunary"] = crf.mean_field_backward(dQ, cache)
+    if dQ is not None and all_gradients:
+        grads = crf.mean_field_gradients(dQ, cache)
+        out.update(dunary=grads.unary, dcompat=np.array([grads.compat_gaussian,
+                                                         grads.compat_bilateral], dtype=np.float64))
+    elif dQ is not None:
+        out["dunary"] = crf.mean_field_backward(dQ, cache)
     return out
 
 
 def exact_kernel(F, features, values, normalization="symmetric", exclude_self=False):
-    """``ExactKernel(features, ...).apply(values)``: the message ``K̃ · values``, and ``K·1``."""
+    """``ExactKernel(features, ...).apply(values)``: the message ``K̃ · values``, and ``K·1``;
+    ``blocks``: whether the kernel was too large to keep (the block-of-rows path)."""
     exact = importlib.import_module("minisegnet.crf.exact")
     kernel = exact.ExactKernel(features, normalization, exclude_self)
-    return {"message": kernel.apply(values), "row_sums": np.asarray(kernel.row_sums)}
+    return {"message": kernel.apply(values), "row_sums": np.asarray(kernel.row_sums),
+            "blocks": np.array(kernel.dense is None)}
 
 
 def _nan(value):

@@ -31,7 +31,7 @@ def test_max_pool2d_pads_with_minus_infinity(check, data):
           hint="pad with -inf, not 0: with negative inputs a zero pad would win; " + INDICES)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_max_pool2d_backward_overlapping_windows(check, data):
     """max_pool2d backward: a pixel that wins several windows gets the sum"""
     x = data.distinct((1, 1, 5, 5), seed=214)
@@ -42,12 +42,22 @@ def test_max_pool2d_backward_overlapping_windows(check, data):
 
 
 @pytest.mark.points(2)
+def test_max_pool2d_backward_windows_overlapping_on_one_axis(check, data):
+    """max_pool2d backward: 3x2 windows, stride 2: rows overlap, columns do not"""
+    x = data.distinct((2, 2, 7, 6), seed=219)
+    dy = data.uniform((2, 2, 3, 3), seed=220)
+    check("max_pool2d", x=x, kernel_size=(3, 2), stride=(2, 2), dy=dy,
+          hint="windows overlap when the kernel is larger than the stride on EITHER axis (here "
+               "the rows: kernel 3, stride 2), so a pixel can win two windows and must get the "
+               "sum of their dy; a shortcut for disjoint windows needs stride >= kernel on both")
+
+
+@pytest.mark.points(1)
 def test_max_pool2d_default_stride_and_pair_return(check, data):
     """max_pool2d: stride defaults to kernel_size; without indices it returns (y, cache)"""
     x = data.uniform((2, 2, 6, 6), seed=216)
     check("max_pool2d_plain", x=x, kernel_size=3,
-          hint="stride=None means stride=kernel_size; return (y, cache) when return_indices "
-               "is False and (y, indices, cache) when it is True")
+          hint="stride=None means stride=kernel_size (disjoint 3x3 windows here)")
 
 
 @pytest.mark.points(2)

@@ -10,38 +10,53 @@ def _ints(data, seed, count=12):
     return [int(v) for v in data.integers((count,), seed, 0, 1 << 20)]
 
 
-@pytest.mark.points(3)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_adaptive_pool_matrix_random(check, data, seed):
-    """adaptive_pool_matrix on random sizes and bin counts"""
-    r = _ints(data, seed)
-    for k in range(3):
-        check("adaptive_pool_matrix", size=1 + r[2 * k] % 13, bins=1 + r[2 * k + 1] % 9)
-
-
-@pytest.mark.points(5)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_adaptive_avg_pool2d_random(check, data, seed):
-    """adaptive_avg_pool2d forward and backward on random shapes"""
-    r = _ints(data, seed)
-    n, c = 1 + r[0] % 2, 1 + r[1] % 3
-    size = (1 + r[2] % 9, 1 + r[3] % 9)
-    out = (1 + r[4] % 7, 1 + r[5] % 7)
-    dtype = np.float32 if r[6] % 2 else np.float64
-    x = data.uniform((n, c) + size, seed + 1, dtype=dtype)
-    dy = data.uniform((n, c) + out, seed + 2, dtype=dtype)
-    check("adaptive_avg_pool2d", x=x, output_size=out, dy=dy)
+# Adaptive pooling: every kind of bin layout drawn by a chosen size (the seed only draws data):
+# bins dividing the size, overlapping bins (size not a multiple), more bins than pixels.
+MATRIX_CASES = [
+    [(12, 4), (9, 1), (8, 8)],       # dividing: equal bins, one global bin, one pixel per bin
+    [(13, 5), (11, 3), (10, 4)],     # overlapping neighbours
+    [(3, 8), (1, 4), (5, 7)],        # more bins than pixels: pixels repeat
+]
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_adaptive_max_pool2d_random(check, data, seed):
-    """adaptive_max_pool2d (your _bin_edges) on random shapes"""
-    r = _ints(data, seed)
-    size = (1 + r[0] % 9, 1 + r[1] % 9)
-    out = (1 + r[2] % 7, 1 + r[3] % 7)
-    x = data.distinct((1 + r[4] % 2, 1 + r[5] % 3) + size, seed + 1)
-    dy = data.uniform(x.shape[:2] + out, seed + 2)
+@pytest.mark.parametrize("case", range(len(MATRIX_CASES)))
+def test_adaptive_pool_matrix_cases(check, case):
+    """adaptive_pool_matrix: dividing bins, overlapping bins, more bins than pixels"""
+    for size, bins in MATRIX_CASES[case]:
+        check("adaptive_pool_matrix", size=size, bins=bins)
+
+
+# (N, C), input (H, W), output (oh, ow), dtype
+AVG_CASES = [
+    ((2, 3), (8, 6), (4, 3), np.float64),    # dividing on both axes
+    ((1, 2), (7, 9), (3, 4), np.float32),    # overlapping on both axes
+    ((2, 2), (3, 9), (5, 1), np.float64),    # more bins than rows; one global column bin
+]
+
+
+@pytest.mark.points(5)
+@pytest.mark.parametrize("case", range(len(AVG_CASES)))
+def test_adaptive_avg_pool2d_cases(check, data, case):
+    """adaptive_avg_pool2d forward and backward: dividing, overlapping, more bins than pixels"""
+    (n, c), size, out, dtype = AVG_CASES[case]
+    seed = 3110 + case
+    x = data.uniform((n, c) + size, seed, dtype=dtype)
+    dy = data.uniform((n, c) + out, seed + 1, dtype=dtype)
+    check("adaptive_avg_pool2d", x=x, output_size=out, dy=dy)
+
+
+MAX_CASES = [((1, 2), (7, 5), (3, 2)), ((2, 1), (4, 6), (6, 4)), ((1, 3), (9, 2), (2, 5))]
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("case", range(len(MAX_CASES)))
+def test_adaptive_max_pool2d_cases(check, data, case):
+    """adaptive_max_pool2d (your _bin_edges): overlapping bins, more bins than pixels"""
+    (n, c), size, out = MAX_CASES[case]
+    seed = 3130 + case
+    x = data.distinct((n, c) + size, seed)
+    dy = data.uniform((n, c) + out, seed + 1)
     check("adaptive_max_pool2d", x=x, output_size=out, dy=dy)
 
 

@@ -31,10 +31,10 @@ def test_backward_goes_through_all_iterations(check, data):
 
 @pytest.mark.points(2)
 def test_backward_compat_gradients(check, data):
-    """mean_field backward: gradients of the two compat weights too"""
+    """mean_field_gradients: the gradients of the two compat weights too"""
     unary, image, dq = _scene(data, 423, labels=4, shape=(8, 10))
     check("mean_field", unary=unary, image=image, n_iter=3, compat_gaussian=2.0,
-          compat_bilateral=5.0, dQ=dq, compat_grads=True,
+          compat_bilateral=5.0, dQ=dq, all_gradients=True,
           hint=BACKWARD + "; d compat_m = sum_t <Ktilde_m^T dA_t, Q_(t-1)>")
 
 
