@@ -229,7 +229,8 @@ def _run_tests(pytest, unit, exercise, answers, result):
     runner.pytest_runtest_makereport = runner.makereport
     tests = unit.folder / "tests"
     args = [str(tests / "public"), "-p", "no:cacheprovider", "-p", "no:faulthandler",
-            "-p", "no:stepwise", "-p", "no:logging", "--noconftest", "-q", "-s",
+            "-p", "no:stepwise", "-p", "no:logging", "-p", "no:unraisableexception",
+            "-p", "no:threadexception", "-p", "no:warnings", "--noconftest", "-q", "-s",
             "--assert=plain", "--import-mode=importlib", "-c", os.devnull,
             "--rootdir", str(tests), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     harness.configure(state)

@@ -32,7 +32,7 @@ import os
 import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +81,7 @@ def _exercises(scored=True):
 # ---------------------------------------------------------------- executing cells here
 
 
-@lru_cache(maxsize=None)
+@cache
 def _notebook(path):
     return read_notebook(Path(path).read_bytes())
 
@@ -112,7 +112,7 @@ def _run(source, namespace, where):
     return namespace
 
 
-@lru_cache(maxsize=None)
+@cache
 def _context(unit_id, ident):
     """The namespace an exercise cell runs in: the notebook's first code cell, or, when the
     instructor's exercise cell needs more than the imports, every code cell before it."""
