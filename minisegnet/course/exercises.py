@@ -6,7 +6,9 @@ answer's name in the notebook, kind, points, hint), ``tests/probes.py`` reads th
 from the notebook's namespace (``ns["conv1d_matrix"](...)``), and ``tests/public`` and
 ``tests/hidden`` grade them with ``@pytest.mark.exercise("NN.k")`` and
 ``@pytest.mark.points(n)``, through the same fixtures as the assignments (``harness.py``).
-``docs/exercises.md`` is the authoring guide.
+Unit 03 (``assignments/u03``, ``notebooks/03-conv-as-matrix.ipynb``) is the pattern to copy;
+``tests/course/test_units.py`` checks every unit (with its classic mistakes and independent
+computations from ``tests/course/units/uNN.py``).
 
 In the notebook, an exercise is a code cell tagged ``exercise`` (its id in
 ``metadata.minisegnet.exercise``) whose answer sits between ``### BEGIN SOLUTION UNN`` and

@@ -25,6 +25,7 @@ from minisegnet.course.commands import function_order
 from minisegnet.course.config import load_course
 from minisegnet.course.edition import SETUP_COMMAND, needs_from_index
 from minisegnet.course.markers import find_regions
+from minisegnet.course.notebooks import NO_OUTPUT_TAGS
 from minisegnet.course.staging import use_posted
 
 from .conftest import ASSIGNMENTS, ROOT, TAGS, run
@@ -119,7 +120,7 @@ def test_lecture_notebooks_ship_rendered_without_exercise_outputs(edition):
             if cell["cell_type"] != "code":
                 continue
             tags = set(cell["metadata"].get("tags", []))
-            if tags & {"exercise", "solution"}:
+            if tags & set(NO_OUTPUT_TAGS):    # exercise, solution and check cells
                 assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
                 continue
             assert cell["execution_count"] is not None, path.name
