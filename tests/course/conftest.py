@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TIME_LIMIT = 3.0
 MEMORY_MB = 512
 COURSE = load_course(ROOT)
-ASSIGNMENTS = sorted(COURSE.assignments)
+ASSIGNMENTS = sorted(a.id for a in COURSE.code_assignments())   # a1..a4: graded library code
 TAGS = {name.upper() for name in ASSIGNMENTS}
-MARKED = sorted({f for a in COURSE.assignments.values() for f in a.files + a.extra_files})
+MARKED = sorted({f for a in COURSE.code_assignments() for f in a.files + a.extra_files})
+# the lecture units with exercises (u03, ...) are tested by test_units.py and test_unit_grading.py
 
 
 def run(args, cwd, timeout=600, env=None):

@@ -119,5 +119,5 @@ def test_notebook_solution_cells_are_stubbed_and_outputs_dropped():
 
 def test_notebook_region_outside_a_solution_cell_is_an_error():
     text = _notebook([_cell(f"### {BEGIN}\nb = 2\n### {END}")])
-    with pytest.raises(MarkerError, match="a1.ipynb:cell 1: .*not tagged 'solution'"):
+    with pytest.raises(MarkerError, match="a1.ipynb:cell 1: .*tagged neither 'solution' nor 'exercise'"):
         strip_notebook(text, "a1.ipynb", TAGS, "A1")

@@ -131,3 +131,14 @@ def test_a_file_that_is_no_notebook_says_so(graded):
 def test_the_stub_reads_as_not_answered(graded):
     for ident, output in _outputs(graded[0], "stub").items():
         assert output.startswith("Not answered yet"), (ident, output)
+
+
+def test_check_command_full_marks_on_the_instructors_notebook_and_zero_on_the_stub(release_dir):
+    done = run([sys.executable, "-m", "minisegnet", "check", "u03", f"notebooks/{_notebooks.NAME}"],
+               cwd=ROOT)
+    assert done.returncode == 0 and "total: 11 / 11" in done.stdout, done.stdout[-3000:]
+    edition = release_dir / "student"   # a student's day one: the notebook as released
+    done = run([sys.executable, "-m", "minisegnet", "check", "u03"], cwd=edition)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "total: 0 / 11" in done.stdout and "Traceback" not in done.stdout
+    assert done.stdout.count("not answered") >= len(_notebooks.FULL)

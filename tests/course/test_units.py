@@ -124,15 +124,33 @@ def _context(unit_id, ident):
     first = _run(code[0].source, dict(fresh), f"<{unit_id} cell {code[0].index}>")
     try:
         _run(cell.source, dict(first), f"<{unit_id} exercise {ident}>")
-        return first
+        if not _free_names(cell.source) - set(first) - set(dir(builtins)):
+            return first
     except Exception:
-        namespace = dict(fresh)
-        for before in code:
-            if before.index >= cell.index:
-                break
-            with contextlib.suppress(Exception):
-                _run(before.source, namespace, f"<{unit_id} cell {before.index}>")
-        return namespace
+        pass
+    namespace = dict(fresh)     # the exercise reads names of earlier cells: run them all
+    for before in code:
+        if before.index >= cell.index:
+            break
+        with contextlib.suppress(Exception):
+            _run(before.source, namespace, f"<{unit_id} cell {before.index}>")
+    return namespace
+
+
+def _free_names(source) -> set:
+    """Names a cell reads (also inside its functions) without binding them anywhere in it."""
+    tree = ast.parse(python_source(source) or "")
+    read, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return read - bound
 
 
 def _answers(unit_id, ident, source):
