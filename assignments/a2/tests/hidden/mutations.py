@@ -35,7 +35,8 @@ MUTATIONS = [
      "public": True, "hidden": True},
     {"mistake": "max pooling backward writes (=) where overlapping windows share a winner",
      "file": POOLING,
-     "old": "    dx = xp.bincount((plane_start + indices).ravel(), weights=dy.ravel(), minlength=n * c * h * w)",
+     "old": "    dx = xp.bincount((plane_start + indices).ravel(), weights=dy.ravel(), "
+            "minlength=n * c * h * w)",
      "new": "    dx = xp.zeros(n * c * h * w, dtype=dy.dtype)\n"
             "    dx[(plane_start + indices).ravel()] = dy.ravel()",
      "public": True, "hidden": True},
