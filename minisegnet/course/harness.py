@@ -416,13 +416,37 @@ def _shown(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
-def compare_secret(got: dict, want: dict, key: str, what: str = "", hint: str | None = None,
-                   labels=None):
+def hint_text(hint, got: dict, want: dict) -> str:
+    """The hints that apply to this failure, one ``Hint:`` line each.
+
+    ``hint`` is a string (always shown), or a list of strings and ``(condition, text)`` pairs
+    whose text is shown only when ``condition(got, want)`` is true: a hint that names a cause
+    ("rows and columns swapped") fires only when the student's arrays show that cause. A
+    condition that raises (say, on an array of the wrong shape) does not fire.
+    """
+    if not hint:
+        return ""
+    texts = []
+    for entry in [hint] if isinstance(hint, str) else hint:
+        if isinstance(entry, str):
+            texts.append(entry)
+            continue
+        condition, text = entry
+        try:
+            fired = bool(condition(got, want))
+        except Exception:  # a student's array may break any condition
+            fired = False
+        if fired:
+            texts.append(text)
+    return "".join(f"\nHint: {text}" for text in texts)
+
+
+def compare_secret(got: dict, want: dict, key: str, what: str = "", hint=None, labels=None):
     """Fail unless every answer in ``got`` has the digest recorded in ``want``; the message
     shows the student's value, never the expected one (``labels[value]`` for a multiple
     choice whose probe returns the position of the option)."""
     prefix = f"{what}: " if what else ""
-    tail = f"\nHint: {hint}" if hint else ""
+    tail = hint_text(hint, got, want)
     for name in sorted(want):
         if name not in got:
             raise AssertionError(f"{prefix}no answer {name!r} (got {sorted(got)}){tail}")
@@ -436,10 +460,11 @@ def compare_secret(got: dict, want: dict, key: str, what: str = "", hint: str | 
             raise AssertionError(f"{prefix}{name!r}: {shown} is not the right answer{tail}")
 
 
-def compare(got: dict, want: dict, what: str = "", hint: str | None = None, rtol=None, atol=None):
-    """Fail (``AssertionError``) unless ``got`` matches ``want`` name by name."""
+def compare(got: dict, want: dict, what: str = "", hint=None, rtol=None, atol=None):
+    """Fail (``AssertionError``) unless ``got`` matches ``want`` name by name; ``hint``: a
+    string or conditional hints (``hint_text``)."""
     prefix = f"{what}: " if what else ""
-    tail = f"\nHint: {hint}" if hint else ""
+    tail = hint_text(hint, got, want)
     missing = sorted(set(want) - set(got))
     extra = sorted(set(got) - set(want))
     if missing:
@@ -470,7 +495,7 @@ def compare(got: dict, want: dict, what: str = "", hint: str | None = None, rtol
             raise AssertionError(f"{prefix}{name!r} has NaN or inf where the expected value is "
                                  f"finite (or the other way round){tail}")
         finite = np.isfinite(w)
-        close = np.isclose(g, w, rtol=r, atol=a * scale) | (~finite & (g == w))
+        close = np.isclose(g, w, rtol=r, atol=a * scale, equal_nan=True) | (~finite & (g == w))
         if not np.all(close):
             bad = np.argwhere(~close)
             index = tuple(int(i) for i in bad[0])

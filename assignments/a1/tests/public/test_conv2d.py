@@ -6,6 +6,22 @@ import pytest
 OUT_SIZE = "H_out = floor((H + 2p - d(k-1) - 1) / s) + 1, likewise W_out"
 
 
+def _wrong_size(got, want):
+    return got["y"].shape != want["y"].shape
+
+
+def _right_size(got, want):
+    return got["y"].shape == want["y"].shape
+
+
+# Hints fire on what the arrays show: a size hint only when the size is wrong; when the size
+# is right and the values are not, the cause usually sits lower (im2col's windows).
+SIZE = [(_wrong_size, OUT_SIZE),
+        (_right_size, "the output size is right but values differ: check im2col first (padding, "
+                      "window start p*s, tap offset i*d); `minisegnet check a1 --all` lists the "
+                      "lowest-level failing function first")]
+
+
 @pytest.mark.points(2)
 def test_conv2d_forward_lecture_example(check):
     """conv2d: the lecture's 4x4 input and 3x3 kernel"""
@@ -30,7 +46,7 @@ def test_conv2d_forward_stride_padding(check, data):
     """conv2d: stride 2 and padding 1 on a 7x6 input"""
     x = data.uniform((1, 2, 7, 6), seed=24)
     w = data.uniform((3, 2, 3, 3), seed=25)
-    check("conv2d", x=x, w=w, stride=2, padding=1, hint=OUT_SIZE)
+    check("conv2d", x=x, w=w, stride=2, padding=1, hint=SIZE)
 
 
 @pytest.mark.points(3)
@@ -39,10 +55,11 @@ def test_conv2d_forward_dilation_output_size(check, data):
     x = data.uniform((1, 1, 9, 9), seed=26)
     w = data.uniform((2, 1, 3, 3), seed=27)
     check("conv2d", x=x, w=w, dilation=2,
-          hint="forgetting the dilation in the output size: " + OUT_SIZE + "; a 3x3 kernel "
-               "with dilation 2 covers 5x5 pixels")
+          hint=[(_wrong_size, "forgetting the dilation in the output size: " + OUT_SIZE + "; a "
+                              "3x3 kernel with dilation 2 covers 5x5 pixels"), SIZE[1]])
     check("conv2d", x=x, w=w, padding=2, dilation=2,
-          hint="padding d*(k-1)/2 keeps the size ('same' convolution): " + OUT_SIZE)
+          hint=[(_wrong_size, "padding d*(k-1)/2 keeps the size ('same' convolution): "
+                              + OUT_SIZE), SIZE[1]])
 
 
 @pytest.mark.points(2)

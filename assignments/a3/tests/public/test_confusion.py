@@ -7,6 +7,25 @@ ROWS = ("cm[i, j] counts pixels whose TARGET is i and PREDICTION is j (rows = tr
         "bincount(target * K + pred, minlength=K*K).reshape(K, K)")
 IGNORE = ("pixels whose target equals ignore_index are not counted at all (neither as a "
           "row nor through their prediction); pred may hold ignore_index there")
+
+
+def _transposed(got, want):
+    return got["cm"].shape == want["cm"].shape and np.array_equal(got["cm"], want["cm"].T)
+
+
+def _counts_ignored(got, want):
+    return int(got["cm"].sum()) > int(want["cm"].sum())
+
+
+def _counts_lost(got, want):
+    return int(got["cm"].sum()) < int(want["cm"].sum())
+
+
+# each hint fires when the student's matrix shows its cause
+CONFUSION = [(_transposed, "the matrix is the transpose of the expected one: " + ROWS),
+             (_counts_ignored, "your matrix counts more pixels than it should: " + IGNORE),
+             (_counts_lost, "your matrix counts fewer pixels than it should: every pixel whose "
+                            "target is not ignore_index counts once, whatever its prediction")]
 NAN = ("IoU_c = cm[c,c] / (row_c + col_c - cm[c,c]) is 0/0 = NaN for a class absent from "
        "both target and prediction (not 0!), and 0 for a class that is only predicted or only "
        "in the target; means skip the NaNs (nanmean)")
@@ -17,10 +36,10 @@ def test_confusion_matrix_rows_are_the_target(check, data):
     """confusion_matrix: rows are the target, columns the prediction"""
     target = np.array([[0, 0, 1, 2], [2, 2, 1, 0]])
     pred = np.array([[0, 1, 1, 1], [2, 0, 1, 0]])
-    check("confusion_matrix", pred=pred, target=target, num_classes=3, hint=ROWS)
+    check("confusion_matrix", pred=pred, target=target, num_classes=3, hint=[ROWS] + CONFUSION[1:])
     pred = data.integers((2, 5, 6), seed=331, low=0, high=4)
     target = data.integers((2, 5, 6), seed=332, low=0, high=4)
-    check("confusion_matrix", pred=pred, target=target, num_classes=4, hint=ROWS)
+    check("confusion_matrix", pred=pred, target=target, num_classes=4, hint=CONFUSION)
 
 
 @pytest.mark.points(2)
@@ -29,9 +48,9 @@ def test_confusion_matrix_ignores_pixels(check, data):
     target = data.integers((3, 6, 5), seed=333, low=0, high=4)
     target[:, :2, :] = 255
     pred = data.integers((3, 6, 5), seed=334, low=0, high=4)
-    check("confusion_matrix", pred=pred, target=target, num_classes=4, hint=IGNORE)
+    check("confusion_matrix", pred=pred, target=target, num_classes=4, hint=CONFUSION)
     pred[:, 0, :] = 255   # a prediction that copies the ignore mask
-    check("confusion_matrix", pred=pred, target=target, num_classes=4, hint=IGNORE)
+    check("confusion_matrix", pred=pred, target=target, num_classes=4, hint=CONFUSION)
     target = data.integers((2, 4, 4), seed=335, low=0, high=3)
     pred = data.integers((2, 4, 4), seed=336, low=0, high=3)
     check("confusion_matrix", pred=pred, target=target, num_classes=3, ignore_index=None,
@@ -49,6 +68,12 @@ def test_confusion_matrix_ignore_index_is_a_class_id(check, data):
                "class 0 and counts in column 0")
 
 
+def _counts_lost_to_wrapping(got, want):
+    """Codes that wrapped at 256 land in the first cells: rows 0..13 gain what 13..18 lose."""
+    return (int(got["cm"].sum()) == int(want["cm"].sum())
+            and int(got["cm"][13:].sum()) < int(want["cm"][13:].sum()))
+
+
 @pytest.mark.points(2)
 def test_confusion_matrix_uint8_labels_with_many_classes(check, data):
     """confusion_matrix: uint8 labels with K = 19, where target * K + pred exceeds 255"""
@@ -56,8 +81,8 @@ def test_confusion_matrix_uint8_labels_with_many_classes(check, data):
     pred = data.integers((2, 9, 10), seed=344, low=0, high=19).astype(np.uint8)
     target[:, :, :2] = 255
     check("confusion_matrix", pred=pred, target=target, num_classes=19,
-          hint="uint8 labels must not overflow target * K + pred (up to 18 * 19 + 18 = 360 "
-               "here): cast to int64 first; the result is int64")
+          hint=CONFUSION + [(_counts_lost_to_wrapping, "uint8 labels must not overflow target * K "
+                            "+ pred (up to 18 * 19 + 18 = 360 here): cast to int64 first")])
 
 
 @pytest.mark.points(2)
