@@ -164,7 +164,7 @@ def build(solution: str, stub: str, other_unit: str, only=None) -> dict:
 EXPECTED = {
     "solution": FULL, "renamed_copy": FULL, "zipped": FULL, "stub": ZERO,
     "flipped_kernel": dict(FULL, **{"03.1": 0}),
-    "transposed_index": dict(FULL, **{"03.3": 1}),       # rows-order test has H_out == W_out
+    "transposed_index": dict(FULL, **{"03.3": 0}),       # every test has H_out != W_out
     "off_by_one": dict(FULL, **{"03.4": 0}),
     "wrong_choice": dict(FULL, **{"03.5": 0}),
     "syntax_error": dict(FULL, **{"03.1": 0}),
