@@ -280,8 +280,9 @@ def test_instructor_readme_a_then_b_in_one_environment(venv, tmp_path):
     assert done.returncode == 0 and done.stdout.startswith("minisegnet "), done.stdout
     where = run([python, "-c", "import minisegnet; print(minisegnet.__file__)"], cwd=tmp_path)
     assert Path(where.stdout.strip()).parent == repo / "minisegnet", where.stdout
-    # a lecture notebook runs in this environment's kernel, the way lessons/README.md says
-    done = run([python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout",
+    # a lecture notebook runs in this environment's kernel (`python -m jupyter` would run the
+    # jupyter-nbconvert first on PATH, and its kernel, not this environment's)
+    done = run([python, "-m", "nbconvert", "--to", "notebook", "--execute", "--stdout",
                 "notebooks/09-dense-crf.ipynb"], cwd=repo, env=cache, timeout=900)
     assert done.returncode == 0 and '"output_type": "error"' not in done.stdout, done.stdout[-3000:]
     assert '"image/png"' in done.stdout
