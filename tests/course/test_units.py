@@ -14,6 +14,15 @@ For each unit found (no list to keep up to date), with its data file
     least four auto-scored exercises and an open question, no answer written outside the
     solution markers, and the lessons index lists them all.
 
+The data file: ``MISTAKES = [(exercise id, what the mistake is, source)]``, ``source`` the
+whole exercise cell as a student would write it wrongly; it must define every answer name
+of its exercise (a name left out reads as "not answered", which is not a mistake) and lose
+points in the public check. ``INDEPENDENT = {answer name: function of no argument}``,
+compared with ``np.array_equal`` to the instructor's value as the notebook sets it (a
+multiple choice: the letter, ``"b"``); every answer of a compute or predict exercise needs
+one when the unit has a data file. A write-it exercise without a mistake fails even
+without a data file.
+
 (a), (b) and ``check`` run in this process: the notebook's first code cell (its imports)
 and the exercise cell are executed, not the whole notebook (a cell that needs more of the
 notebook gets the cells before it). The grader runs each notebook once: all units'
