@@ -1,0 +1,31 @@
+"""Probes of unit 07's exercises: how the tests read your answers.
+
+Each probe takes the notebook's namespace as ``ns`` (``ns["adaptive_avg_pool_loop"]`` is what
+your notebook defines under that name) plus plain arrays and parameters, and returns named
+arrays. The autograder runs your notebook in a separate, sandboxed process and calls the
+probes there; ``check("07.1", adaptive_avg_pool_loop)`` in the notebook runs them on the
+answer you pass.
+"""
+
+import numpy as np
+
+
+def adaptive_avg_pool_loop(ns, x, output_size):
+    return {"y": np.asarray(ns["adaptive_avg_pool_loop"](x, tuple(output_size)), dtype=np.float64)}
+
+
+def number(ns, name):
+    """A numeric answer (a number or a tuple of numbers) as an array."""
+    value = np.asarray(ns[name])
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"{name} should be a number or a tuple of numbers, not {value!r}")
+    return {name: value}
+
+
+def choice(ns, name, options):
+    """A multiple-choice answer ('a', 'b', ...) as its position in ``options``."""
+    text = str(ns[name]).strip().strip("()").lower()
+    if text not in options:
+        raise ValueError(f"{name} should be one of {', '.join(repr(o) for o in options)}, "
+                         f"not {ns[name]!r}")
+    return {name: np.array(options.index(text))}
