@@ -416,9 +416,11 @@ def _shown(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
-def compare_secret(got: dict, want: dict, key: str, what: str = "", hint: str | None = None):
+def compare_secret(got: dict, want: dict, key: str, what: str = "", hint: str | None = None,
+                   labels=None):
     """Fail unless every answer in ``got`` has the digest recorded in ``want``; the message
-    shows the student's value, never the expected one."""
+    shows the student's value, never the expected one (``labels[value]`` for a multiple
+    choice whose probe returns the position of the option)."""
     prefix = f"{what}: " if what else ""
     tail = f"\nHint: {hint}" if hint else ""
     for name in sorted(want):
@@ -429,6 +431,8 @@ def compare_secret(got: dict, want: dict, key: str, what: str = "", hint: str | 
             raise AssertionError(f"{prefix}{name!r} is a {type(g).__name__}, not a number{tail}")
         if not np.array_equal(secret_digest(key, name, g), want[name]):
             shown = _shown(g) if g.ndim == 0 else np.array2string(g, threshold=20)
+            if labels is not None and g.ndim == 0 and g.dtype.kind in "iu" and 0 <= g < len(labels):
+                shown = repr(labels[int(g)])
             raise AssertionError(f"{prefix}{name!r}: {shown} is not the right answer{tail}")
 
 
@@ -504,7 +508,9 @@ def check(student, expected):
         want = expected.run(probe, secret=secret, **kwargs)
         got = student.run(probe, **kwargs)
         if secret:
-            compare_secret(got, want, expected.key, probe, hint)
+            options = kwargs.get("options")    # a multiple choice: show the option, not its index
+            compare_secret(got, want, expected.key, probe, hint,
+                           labels=options if isinstance(options, (str, list, tuple)) else None)
         else:
             compare(got, want, probe, hint, rtol, atol)
         return got

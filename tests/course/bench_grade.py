@@ -1,12 +1,16 @@
 """Time ``minisegnet grade a1 SUBS -o OUT -j 2 --hidden`` on 20 realistic submissions.
 
-    python tests/course/bench_grade.py [--root PROJECT] [--jobs 2]
+    python tests/course/bench_grade.py [--root PROJECT] [--jobs 2] [--unit u03]
 
 Builds a release of PROJECT (default: this checkout) once, writes 20 A1 submissions (8
 correct, 4 partly done, 4 with the classic ``=`` for ``+=`` bug in col2im, 2 stubs, 2 whose
 conv.py does not compile), then times the command exactly as the issue states it (which
 builds its own bundle first) and, separately, the grading alone (``--bundle``). Not a
 test: run it by hand, on an idle machine, twice.
+
+``--unit u03``: 20 notebooks of lecture unit 03 instead (issue 14: 8 correct, 2 stubs, 2
+each of the flipped kernel, the transposed im2col index, the off-by-one sizes and the wrong
+choice, 1 with a syntax error, 1 with an endless cell), from ``_notebooks.py``.
 """
 
 from __future__ import annotations
@@ -41,11 +45,29 @@ def submissions(root: Path, edition: Path) -> dict:
     return {f"{kind}_{k:02d}": kinds[kind] for kind, n in counts.items() for k in range(n)}
 
 
+UNIT_MIX = {"solution": 8, "stub": 2, "flipped_kernel": 2, "transposed_index": 2,
+            "off_by_one": 2, "wrong_choice": 2, "syntax_error": 1, "infinite_loop": 1}
+
+
+def unit_submissions(root: Path, edition: Path) -> dict:
+    """``{name: notebook text}``: twenty unit 03 notebooks (``UNIT_MIX``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _notebooks
+
+    name = _notebooks.NAME
+    built = _notebooks.build((root / "notebooks" / name).read_text(encoding="utf-8"),
+                             (edition / "notebooks" / name).read_text(encoding="utf-8"),
+                             "{}", only=sorted(UNIT_MIX))
+    return {f"{kind}_{k:02d}": {f"{kind}_{k:02d}.ipynb": built[kind][1]}
+            for kind, n in UNIT_MIX.items() for k in range(n)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
     parser.add_argument("--jobs", default="2")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--unit", default=None, help="a lecture unit (u03): grade notebooks")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     base = Path(tempfile.mkdtemp(prefix="msn-bench-"))
@@ -58,7 +80,8 @@ def main(argv=None) -> int:
     if done.returncode:
         print(done.stdout[-3000:])
         return 1
-    subs = submissions(root, base / "rel" / "student")
+    assignment = args.unit or "a1"
+    subs = (unit_submissions if args.unit else submissions)(root, base / "rel" / "student")
     for name, files in subs.items():
         for rel, text in files.items():
             target = base / "subs" / name / rel
@@ -69,7 +92,7 @@ def main(argv=None) -> int:
                          ("grade_only_s", ["--bundle", str(base / "rel")])):
         out = base / f"out-{label}"
         started = time.monotonic()
-        done = subprocess.run([args.python, "-m", "minisegnet", "grade", "a1", str(base / "subs"),
+        done = subprocess.run([args.python, "-m", "minisegnet", "grade", assignment, str(base / "subs"),
                                "-o", str(out), "-j", args.jobs, "--hidden", "--no-progress", *extra],
                               cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
