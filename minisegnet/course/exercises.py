@@ -42,7 +42,8 @@ from pathlib import Path
 from .notebook_cells import read_notebook
 
 __all__ = ["check", "run_check", "ExerciseResult", "run_notebook", "reference_namespace",
-           "is_solution_notebook", "exercise_of", "index_markdown", "KIND_WORDS", "points_text"]
+           "is_solution_notebook", "exercise_of", "index_markdown", "KIND_WORDS", "points_text",
+           "update_index", "indexed_section", "INDEX_BEGIN", "INDEX_END"]
 
 KIND_WORDS = {"write": "write it", "compute": "compute it", "predict": "predict it",
               "open": "open question"}
@@ -228,7 +229,8 @@ def _run_tests(pytest, unit, exercise, answers, result):
     runner.pytest_runtest_makereport = runner.makereport
     tests = unit.folder / "tests"
     args = [str(tests / "public"), "-p", "no:cacheprovider", "-p", "no:faulthandler",
-            "-p", "no:stepwise", "-p", "no:logging", "--noconftest", "-q", "-s",
+            "-p", "no:stepwise", "-p", "no:logging", "-p", "no:unraisableexception",
+            "-p", "no:threadexception", "-p", "no:warnings", "--noconftest", "-q", "-s",
             "--assert=plain", "--import-mode=importlib", "-c", os.devnull,
             "--rootdir", str(tests), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     harness.configure(state)
@@ -354,20 +356,67 @@ def points_text(unit) -> str:
     return text + (f", {opened} open question{'s' * (opened != 1)}" if opened else "")
 
 
+INDEX_BEGIN = ("<!-- exercises: generated from assignments/uNN/assignment.json by "
+               "`python -m minisegnet.course.exercises`; a test keeps it current -->")
+INDEX_END = "<!-- end of the generated exercises -->"
+
+
 def index_markdown(course) -> str:
     """The exercises section of ``lessons/README.md`` (a test keeps the file equal to it)."""
+    import re
+
     lines = ["## Exercises", "",
              "Each exercise is declared once, in its unit's `assignments/uNN/assignment.json`; "
-             "this section is generated from those files (a test keeps it equal). Points are "
-             "public + hidden: `check` shows the public ones in the notebook, the autograder "
-             "adds the hidden tests.", ""]
-    for unit in course.units():
-        lines += [f"### Unit {unit.unit}: {unit.title} ({points_text(unit)})", "",
-                  "| exercise | kind | answer | points | hint |", "|---|---|---|---:|---|"]
+             "this section is generated from those files. Points are public + hidden: `check` "
+             "shows the public ones in the notebook, the autograder adds the hidden tests; an "
+             "open question is collected, not auto-scored.", "",
+             "| unit | notebook | exercises |", "|---|---|---|"]
+    units = course.units()
+    for unit in units:
+        lines.append(f"| {unit.unit} | [{Path(unit.notebook).name}](../{unit.notebook}) | "
+                     f"{points_text(unit)} |")
+    lines.append("")
+    for unit in units:
+        title = re.sub(r"^Unit \d+ exercises:\s*", "", unit.title)
+        lines += [f"### Unit {unit.unit}: {title}", "",
+                  "| exercise | kind | what | answer | points | hint |",
+                  "|---|---|---|---|---:|---|"]
         for e in unit.exercises:
             answer = ", ".join(f"`{n}`" for n in e.names) or "written, in the cell tagged `open`"
             points = f"{e.points} + {e.hidden}" if e.scored else "0 (collected)"
-            hint = e.hint.replace("|", "\\|")
-            lines.append(f"| {e.id} | {KIND_WORDS[e.kind]} | {answer} | {points} | {hint} |")
+            cells = [e.title, e.hint]
+            what, hint = (c.replace("|", "\\|") for c in cells)
+            lines.append(f"| {e.id} | {KIND_WORDS[e.kind]} | {what} | {answer} | {points} | {hint} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def update_index(root) -> bool:
+    """Rewrite the generated exercises section of ``lessons/README.md`` (between
+    ``INDEX_BEGIN`` and ``INDEX_END``, appended if absent); ``True`` when it changed."""
+    from .config import load_course
+
+    path = Path(root) / "lessons" / "README.md"
+    text = path.read_text(encoding="utf-8")
+    block = f"{INDEX_BEGIN}\n{index_markdown(load_course(root)).rstrip()}\n{INDEX_END}"
+    if INDEX_BEGIN in text and INDEX_END in text:
+        head, rest = text.split(INDEX_BEGIN, 1)
+        new = head + block + rest.split(INDEX_END, 1)[1]
+    else:
+        new = text.rstrip("\n") + "\n\n" + block + "\n"
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def indexed_section(text: str) -> str | None:
+    """The generated exercises section of the lessons index ``text`` (``None``: absent)."""
+    if INDEX_BEGIN not in text or INDEX_END not in text:
+        return None
+    return text.split(INDEX_BEGIN, 1)[1].split(INDEX_END, 1)[0].strip("\n")
+
+
+if __name__ == "__main__":   # python -m minisegnet.course.exercises: refresh lessons/README.md
+    from .commands import find_project
+
+    print("lessons/README.md " + ("updated" if update_index(find_project()) else "is current"))

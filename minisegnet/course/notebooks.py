@@ -167,7 +167,11 @@ def _kernel_env(tree: Path) -> dict:
            if not k.startswith(("PYTEST_", "MINISEGNET_", "JPY_"))}
     env.update(PYTHONPATH=str(tree), PYTHONHASHSEED="0",
                NUMBA_CACHE_DIR=str(tree.parent / "numba-cache"),
-               PYDEVD_DISABLE_FILE_VALIDATION="1")
+               PYDEVD_DISABLE_FILE_VALIDATION="1",
+               # check() cells are not rendered into the edition, and the release has already
+               # run every exercise's tests on the solution: a live check would execute each
+               # unit's notebook a second time inside the kernel
+               MINISEGNET_CHECK="off")
     env.pop("PYTHONSTARTUP", None)
     return env
 

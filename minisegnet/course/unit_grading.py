@@ -117,8 +117,6 @@ def _public_output(exercise, tests, entries, prepared, cells, report) -> str:
             and len(failed) == len(tests):
         lines.append("Not answered yet: " + ((failed[0][1] or {}).get("message") or "")
                      .removeprefix("Not answered yet: "))
-        if not note and _failed_cells(cells):
-            lines.append(_failed_cells(cells))
         return "\n".join(lines)
     for test in tests:
         entry = entries.get(test["id"]) or {}

@@ -1,10 +1,12 @@
 """Generated notebook submissions of unit 03: correct, stubbed, classic mistakes, hostile.
 
-``build(solution, stub, other_unit)`` takes the instructor's notebook, the student edition's
-(stubbed) one and another unit's notebook (as JSON text) and returns ``{name: (kind,
-payload)}``: ``kind`` ``file`` (a loose ``name.ipynb``), ``folder`` (``name/<file name>``),
-``zip`` or ``raw`` (bytes, not a notebook). Each entry of ``EXPECTED`` says what its
-exercises must score with ``--hidden`` (public + hidden points per exercise id).
+``build(solution, stub, other_unit, only=None)`` takes the instructor's notebook, the
+student edition's (stubbed) one and another unit's notebook (as JSON text) and returns
+``{name: (kind, payload)}`` (the names in ``only``, when given): ``kind`` ``file`` (a loose
+``name.ipynb``), ``folder`` (``name/<file name>``), ``zip`` or ``raw`` (bytes, not a
+notebook). Each entry of ``EXPECTED`` says what its exercises must score with ``--hidden``
+(public + hidden points per exercise id). ``tests/course/test_unit_grading.py`` grades a
+selection (``HOSTILE``); ``bench_grade.py --unit u03`` grades twenty of them.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def _dump(nb) -> str:
     return json.dumps(nb, indent=1)
 
 
-def build(solution: str, stub: str, other_unit: str) -> dict:
+def build(solution: str, stub: str, other_unit: str, only=None) -> dict:
     sol, stb = json.loads(solution), json.loads(stub)
     subs = {}
     subs["solution"] = ("folder", _dump(sol))
@@ -156,7 +158,7 @@ def build(solution: str, stub: str, other_unit: str) -> dict:
 
     subs["wrong_unit"] = ("file", other_unit)
     subs["not_a_notebook"] = ("raw", b"\x89PNG\r\n\x1a\n not json at all")
-    return subs
+    return subs if only is None else {name: subs[name] for name in only}
 
 
 EXPECTED = {

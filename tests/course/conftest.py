@@ -46,7 +46,9 @@ def release_dir(tmp_path_factory):
     from minisegnet.course.release import release
 
     out = tmp_path_factory.mktemp("release") / "out"
-    release(ROOT, out, log=lambda *a: None)
+    lines = []
+    release(ROOT, out, log=lines.append)
+    (out.parent / "release.log").write_text("\n".join(map(str, lines)) + "\n", encoding="utf-8")
     return out
 
 

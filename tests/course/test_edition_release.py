@@ -134,6 +134,24 @@ def test_lecture_notebooks_ship_rendered_without_exercise_outputs(edition):
         assert all(c.get("outputs", []) == [] for c in nb["cells"] if c["cell_type"] == "code")
 
 
+NOTEBOOK_SECONDS = 120     # each lecture notebook, top to bottom, in a fresh kernel
+
+
+def test_lecture_notebooks_run_on_the_solution_within_their_budget(release_dir):
+    """The release's rendering is the one execution of every lecture notebook in a fresh
+    kernel (a notebook that fails stops the release); each one that it ran (not taken from
+    the rendering cache) took less than ``NOTEBOOK_SECONDS``."""
+    log = (release_dir.parent / "release.log").read_text(encoding="utf-8")
+    times = {m.group(1): int(m.group(2))
+             for m in re.finditer(r"rendered (notebooks/\S+\.ipynb) in (\d+) s", log)}
+    shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert set(times) <= shipped
+    slow = {rel: s for rel, s in times.items() if s >= NOTEBOOK_SECONDS}
+    assert not slow, f"notebooks over {NOTEBOOK_SECONDS} s: {slow}"
+    for rel, seconds in sorted(times.items()):
+        print(f"{rel}: {seconds} s")
+
+
 def test_exercise_outputs_are_left_out_by_tag():
     from minisegnet.course.notebooks import merge_outputs
 
