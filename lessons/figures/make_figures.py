@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+import types
 from contextlib import ExitStack
 from functools import cache
 from pathlib import Path
@@ -684,7 +685,7 @@ def fig_08_decoders():
 def fig_08_seeds():
     """mIoU and boat/car IoU of the decoders over seeds (data/decoders-small.json), with the
     parameters and the activations each keeps for its backward pass (8 images of 64×64)."""
-    from minisegnet import models, nn
+    from minisegnet import backend, models, nn
 
     body = json.loads((HERE / "data" / "decoders-small.json").read_text(encoding="utf-8"))
     fig = _figure(11, 3.3)
@@ -698,7 +699,8 @@ def fig_08_seeds():
         name = "pspnet" if "bins" in config else ("ladder" if "decoder_width" in config else "unet")
         nn.init.seed(0)
         model = models.build_model(name, **config)
-        model.forward(x)
+        with backend.use_impl("reference"):   # the caches the lesson's formulas describe
+            model.forward(x)
         params.append(sum(p.size for p in model.parameters()) / 1000)
         memory.append(_cached_bytes(model) / 2 ** 20)
     y = np.arange(len(labels))
@@ -717,10 +719,13 @@ def fig_08_seeds():
 def _cached_bytes(model):
     """Bytes of the arrays every module keeps for its backward pass (lesson 08, section 3)."""
     params = {id(p.data) for p in model.parameters()}
-    seen, total = set(), 0
+    seen, visited, total = set(), set(), 0
 
     def walk(value):
         nonlocal total
+        if id(value) in visited or isinstance(value, types.ModuleType):
+            return   # a cache may name its fast tier's module, or hold a cycle
+        visited.add(id(value))
         if isinstance(value, np.ndarray):
             if id(value) not in params and id(value) not in seen:
                 seen.add(id(value))
