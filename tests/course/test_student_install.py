@@ -261,7 +261,9 @@ def test_instructor_readme_a_then_b_in_one_environment(venv, tmp_path):
             shutil.copyfile(ROOT / rel, repo / rel)
     readme = (repo / "README.md").read_text()
     assert "python -m pip install . && minisegnet demo" in readme
-    assert 'python -m pip install -e ".[dev]" && python -m pytest' in readme
+    command_b = 'python -m pip install -e ".[dev]" && python -m ruff check . && python -m pytest'
+    assert command_b in readme
+    assert command_b.replace("install -e", "install -q -e") in (ROOT / ".ci" / "run").read_text()
     cache = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "NUMBA_CACHE_DIR": ""}
     done, seconds = _timed([python, "-m", "pip", "install", "."], cwd=repo, env=cache)
     assert done.returncode == 0, done.stdout[-3000:]
