@@ -43,12 +43,14 @@ PATHS = [
     ("conv", (2, 3), (1, 2), 1, 1, 0),  # im2col, overlapping windows, stride 1 dx flipped
     ("conv", 1, 1, 0, 1, 0),            # 1×1
     ("conv", 4, 3, 2, 2, 0),            # stride 3, dilation 2: windows that skip pixels
+    ("conv", 3, 2, 4, 1, 0),            # padding past the kernel: windows wholly outside x
     ("convT", 3, 1, 1, 1, 0),           # stride 1: a convolution, flipped kernel (Winograd)
     ("convT", (2, 4), 1, (0, 1), 1, 0),  # stride 1, not 3×3: flipped kernel, im2col
     ("convT", 3, 1, 1, 2, 1),           # stride 1, output_padding < dilation: col2im
     ("convT", 4, 2, 1, 1, 0),           # stride 2: GEMM + col2im, overlaps add
     ("convT", 3, 2, 1, 1, 1),           # stride 2, output_padding
     ("convT", 3, (3, 2), (2, 0), (1, 2), (2, 1)),
+    ("convT", 2, 3, 0, 1, 2),           # stride > kernel: output phases no tap reaches
 ]
 
 

@@ -14,6 +14,10 @@ Never graded; ``conv.py`` calls it through ``backend.fast_tier`` and the tier-ag
   it runs as one (Winograd where 3×3), not as a thin GEMM plus col2im; conv2d's stride-1
   input gradient likewise, as im2col of dy and one GEMM with ``K = C_out·kH·kW``.
 * Weight gradients take the tall GEMM order (``_gemm.weight_gradient``).
+* col2im (a strided transposed convolution, conv2d's strided input gradient) runs output
+  phase by output phase (``_fold``: the sub-pixel view, each output written once, no zeroed
+  padded canvas, no transposed copy), and im2col copies only the windows inside x, zeroing
+  the border, instead of first copying x into a padded array (``_unfold``).
 
 Plain array code: NumPy or CuPy (on NumPy the Winograd transforms are Numba kernels).
 """
@@ -25,7 +29,6 @@ from typing import NamedTuple
 
 from ...backend import fast_tier, get_array_module
 from .._gemm import ConvCache, add_bias, from_gemm, to_gemm, weight_gradient
-from ..conv_matrix import fold_gemm, unfold_gemm
 from ..shapes import conv_out
 from . import winograd
 
@@ -123,15 +126,108 @@ def conv2d_backward(dy, cache):
 def _correlate(x_cnhw, w, stride, padding, dilation, out_size):
     """``y₂ = W₂ @ im2col(x)``: returns ``(y₂, cols)`` (the reference tier's core)."""
     c_out, taps = w.shape[0], w[0].size
-    cols = unfold_gemm(x_cnhw, w.shape[2:], stride, padding, dilation, out_size).reshape(taps, -1)
+    cols = _unfold(x_cnhw, w.shape[2:], stride, padding, dilation, out_size).reshape(taps, -1)
     return w.reshape(c_out, taps) @ cols, cols
 
 
-def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation):
-    """``y = col2im(W₂ᵀ x₂)`` with w: (C_in, C_out, kH, kW) (the reference tier's core)."""
+def _scatter(x_gemm, w, n, in_size, out_size, stride, padding, dilation, b=None):
+    """``y = col2im(W₂ᵀ x₂) (+ b)`` with w: (C_in, C_out, kH, kW) (the reference tier's core,
+    its col2im done phase by phase: ``_fold``)."""
     product = w.reshape(w.shape[0], w[0].size).T @ x_gemm             # (C_out·kH·kW, N·H·W)
     product = product.reshape(w.shape[1:] + (n,) + tuple(in_size))
-    return fold_gemm(product, out_size, stride, padding, dilation)
+    return _fold(product, out_size, stride, padding, dilation, b)
+
+
+def _valid(start, step, size, count):
+    """``[first, stop)``: the positions ``p < count`` whose input index ``p·step + start``
+    lies in ``[0, size)`` (an empty range as ``first == stop``)."""
+    first = min(count, max(0, -(start // step)))
+    stop = max(first, min(count, (size - start + step - 1) // step))
+    return first, stop
+
+
+def _unfold(x_cnhw, kernel, stride, padding, dilation, out_size):
+    """``conv_matrix.unfold_gemm`` without its padded copy of x: each kernel offset copies
+    the window that lies inside x and zeroes only the border its padding would have filled.
+
+    x_cnhw: (C, N, H, W); returns cols (C, kH, kW, N, H_out, W_out).
+    """
+    xp = get_array_module(x_cnhw)
+    c, n, h, w = x_cnhw.shape
+    cols = xp.empty((c, *kernel, n, *out_size), dtype=x_cnhw.dtype)
+    for i in range(kernel[0]):
+        row0 = i * dilation[0] - padding[0]
+        p0, p1 = _valid(row0, stride[0], h, out_size[0])
+        for j in range(kernel[1]):
+            col0 = j * dilation[1] - padding[1]
+            q0, q1 = _valid(col0, stride[1], w, out_size[1])
+            patch = cols[:, i, j]
+            if (p0, p1, q0, q1) != (0, out_size[0], 0, out_size[1]):
+                patch[:, :, :p0] = patch[:, :, p1:] = 0
+                patch[:, :, p0:p1, :q0] = patch[:, :, p0:p1, q1:] = 0
+            if p1 > p0 and q1 > q0:
+                patch[:, :, p0:p1, q0:q1] = x_cnhw[:, :, row0 + p0 * stride[0]:
+                                                   row0 + (p1 - 1) * stride[0] + 1:stride[0],
+                                                   col0 + q0 * stride[1]:
+                                                   col0 + (q1 - 1) * stride[1] + 1:stride[1]]
+    return cols
+
+
+def _phase_taps(kernel, stride, padding, dilation, in_size, out_size):
+    """Per output phase ``r < stride`` along one axis, the kernel taps that reach it.
+
+    Output ``o = r + stride·m`` receives tap ``i`` from input ``m + offset`` when
+    ``r + padding - dilation·i = stride·offset``. Returns ``[(r, count, taps)]`` with
+    ``count`` outputs in phase ``r`` and ``taps = [(i, offset, m0, m1)]`` (``m`` in
+    ``[m0, m1)`` has its input inside), the taps that cover the whole phase first.
+    """
+    phases = []
+    for r in range(min(stride, out_size)):
+        count = (out_size - r + stride - 1) // stride
+        taps = []
+        for i in range(kernel):
+            shift = r + padding - dilation * i
+            if shift % stride == 0:
+                m0, m1 = _valid(shift // stride, 1, in_size, count)
+                if m1 > m0:
+                    taps.append((i, shift // stride, m0, m1))
+        taps.sort(key=lambda tap: tap[3] - tap[2], reverse=True)
+        phases.append((r, count, taps))
+    return phases
+
+
+def _fold(product, out_size, stride, padding, dilation, b):
+    """``conv_matrix.fold_gemm`` (+ b), written output phase by output phase.
+
+    A transposed convolution's output ``(r + s_h·m, t + s_w·l)`` gathers the taps of phase
+    ``(r, t)`` only, each from an unstrided shifted window of ``product``: the sub-pixel
+    view of a strided transposed convolution. Every output is written once, straight into
+    y (no zeroed padded canvas, no transposed copy at the end).
+
+    product: (C_out, kH, kW, N, H, W); returns y (N, C_out, H_out, W_out).
+    """
+    xp = get_array_module(product)
+    c, kh, kw, n, h, w = product.shape
+    y = xp.empty((n, c, *out_size), dtype=product.dtype)
+    y_cn = y.transpose(1, 0, 2, 3)
+    rows = _phase_taps(kh, stride[0], padding[0], dilation[0], h, out_size[0])
+    cols = _phase_taps(kw, stride[1], padding[1], dilation[1], w, out_size[1])
+    for r, rows_count, row_taps in rows:
+        for t, cols_count, col_taps in cols:
+            phase = y_cn[:, :, r::stride[0], t::stride[1]]
+            pairs = [(row, col) for row in row_taps for col in col_taps]
+            full = bool(pairs) and pairs[0][0][2:] == (0, rows_count) \
+                and pairs[0][1][2:] == (0, cols_count)
+            if not full:
+                phase[...] = 0
+            for k, ((i, di, m0, m1), (j, dj, l0, l1)) in enumerate(pairs):
+                window = product[:, i, j, :, m0 + di:m1 + di, l0 + dj:l1 + dj]
+                if k == 0 and full:
+                    phase[...] = window
+                else:
+                    phase[:, :, m0:m1, l0:l1] += window
+    # The bias last, on contiguous y: adding it in the strided first write was slower.
+    return add_bias(y, b)
 
 
 def _conv_input_gradient(dy, dy_gemm, cache):
@@ -162,8 +258,7 @@ def conv_transpose2d_forward(x, w, b, stride, padding, dilation, out_size):
         saved = _AsConv(conv_cache)
     else:
         saved = to_gemm(x)
-        y = add_bias(_scatter(saved, w, x.shape[0], x.shape[2:], out_size, stride, padding,
-                              dilation), b)
+        y = _scatter(saved, w, x.shape[0], x.shape[2:], out_size, stride, padding, dilation, b)
     return y, ConvCache("conv_transpose2d", saved, w, b is not None, x.shape, y.shape, stride,
                         padding, dilation, _THIS)
 
