@@ -43,12 +43,14 @@ def _region_lines():
     return regions
 
 
-def test_release_is_deterministic(tmp_path):
-    # Two releases back to back (the session's release is older: the tree may have moved on).
-    # The first records afresh, the second takes the recordings and the rendered notebooks
-    # from the cache (a rendering is not repeatable: notebooks print timings).
+def test_release_is_deterministic(release_dir, tmp_path):   # release_dir fills the cache
+    # Two releases back to back (the session's release is older: the tree may have moved on),
+    # both taking the recordings from the per-user cache that the session's release filled
+    # (a rendering is not repeatable: notebooks print timings). What is compared is how a
+    # release packs: stubs, manifests, bundles, zips. Recording afresh costs two minutes and
+    # is the same seeded computation; the session's release records once per fresh machine.
     first, second = tmp_path / "first", tmp_path / "second"
-    release(ROOT, first, render=False, cache=False, log=lambda *a: None)
+    release(ROOT, first, render=False, log=lambda *a: None)
     release(ROOT, second, render=False, log=lambda *a: None)
     differ = [p.relative_to(first).as_posix() for p in sorted(first.rglob("*")) if p.is_file()
               and p.read_bytes() != (second / p.relative_to(first)).read_bytes()]
