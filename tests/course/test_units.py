@@ -183,8 +183,12 @@ def _check(edition, unit_id, ident, answers):
 
 
 def _same(a, b) -> bool:
+    """Equal answers; floats up to the last bits (an independent computation rounds its own way)."""
     try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind == "f" or b.dtype.kind == "f":
+            return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=1e-15))
+        return bool(np.array_equal(a, b))
     except Exception:
         return a == b
 
@@ -389,3 +393,28 @@ def test_the_lessons_index_lists_every_exercise():
     assert indexed_section(text) == index_markdown(COURSE).rstrip(), (
         "lessons/README.md: the exercises section is not current; run "
         "`python -m minisegnet.course.exercises`")
+
+
+# ---------------------------------------------------------------- the instructor's loops
+
+
+def _equivalents():
+    return [pytest.param(name, answer, id=f"{name}-{answer}") for name, data in DATAS.items()
+            for answer in [*getattr(data, "EQUIVALENT", {}), *getattr(data, "REFERENCE", {})]]
+
+
+@pytest.mark.parametrize(("name", "answer"), _equivalents())
+def test_the_instructors_loop_agrees_with_the_package(name, answer):
+    """A write-it solution is checked against the library, not only recorded: ``EQUIVALENT``
+    maps an answer to (call on a case, the package's value, cases), ``REFERENCE`` to a check
+    function of the answer."""
+    unit, data = UNITS[name], DATAS[name]
+    exercise = next(e for e in unit.exercises if answer in e.names)
+    source = _cell_source(ROOT / unit.notebook, exercise.id)
+    answer_fn = dict(zip(exercise.names, _answers(name, exercise.id, source)))[answer]
+    if answer in getattr(data, "REFERENCE", {}):
+        data.REFERENCE[answer](answer_fn)
+        return
+    call, package, cases = data.EQUIVALENT[answer]
+    for case in cases:
+        np.testing.assert_allclose(call(answer_fn, **case), package(**case), rtol=1e-10, atol=1e-12)
