@@ -80,6 +80,17 @@ def test_notebook_is_stored_without_outputs(unit):
                 f"{_notebook(unit).name} has stored outputs: run scripts/clean_notebooks.py")
 
 
+@pytest.mark.parametrize("path", sorted([*ROOT.glob("notebooks/*.ipynb"),
+                                          *ROOT.glob("assignments/*/*.ipynb")]),
+                         ids=lambda p: p.name)
+def test_every_cell_has_a_unique_id(path):
+    # nbformat 4.5 requires cell ids (a missing one is a warning now, an error in future
+    # versions), and the release and the graders name cells by them
+    ids = [cell.get("id") for cell in _load(path)["cells"]]
+    assert None not in ids, f"{path.name}: a cell without an id"
+    assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
+
+
 def _markdown_sources():
     for path in sorted(ROOT.glob("**/*.md")):
         if not {".git", "node_modules"} & set(path.parts):
