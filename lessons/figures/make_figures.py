@@ -719,7 +719,7 @@ def fig_08_seeds():
 def _cached_bytes(model):
     """Bytes of the arrays every module keeps for its backward pass (lesson 08, section 3)."""
     params = {id(p.data) for p in model.parameters()}
-    seen, visited, total = set(), set(), 0
+    visited, total = set(), 0
 
     def walk(value):
         nonlocal total
@@ -727,8 +727,7 @@ def _cached_bytes(model):
             return   # a cache may name its fast tier's module, or hold a cycle
         visited.add(id(value))
         if isinstance(value, np.ndarray):
-            if id(value) not in params and id(value) not in seen:
-                seen.add(id(value))
+            if id(value) not in params:
                 total += value.nbytes
         elif isinstance(value, (tuple, list)):
             for v in value:

@@ -437,7 +437,8 @@ def write_json(path: Path, body) -> None:
 # ---------------------------------------------------------------- a batch
 
 
-def _split_scores(results):
+def split_scores(results):
+    """(public, public max, hidden, hidden max) points of a results.json body."""
     public = sum(t["score"] for t in results["tests"] if "public" in t["tags"])
     public_max = sum(t["max_score"] for t in results["tests"] if "public" in t["tags"])
     hidden = sum(t["score"] for t in results["tests"] if "hidden" in t["tags"])
@@ -536,7 +537,7 @@ def _write_summary(bundle, rows, out, hidden, skipped=(), hidden_solutions=()):
     per_test, scores = {}, []
     for student in sorted(rows):
         results = rows[student]
-        public, public_max, hid, hid_max = _split_scores(results)
+        public, public_max, hid, hid_max = split_scores(results)
         passed = sum(t["status"] == "passed" for t in results["tests"])
         extra = results.get("extra_data", {})
         writer.writerow([_csv_cell(student), f"{results['score']:g}", f"{extra['max_score']:g}",
@@ -566,7 +567,7 @@ def _write_summary(bundle, rows, out, hidden, skipped=(), hidden_solutions=()):
              f"{' (public and hidden tests)' if hidden else ' (public tests)'}", "",
              "| student | score | public | hidden |", "|---|---:|---:|---:|"]
     for student in sorted(rows):
-        public, public_max, hid, hid_max = _split_scores(rows[student])
+        public, public_max, hid, hid_max = split_scores(rows[student])
         lines.append(f"| {_md_cell(student)} | {rows[student]['score']:g} / {total:g} | "
                      f"{public:g} / {public_max:g} | {hid:g} / {hid_max:g} |")
     if scores:

@@ -445,64 +445,75 @@ def compare_secret(got: dict, want: dict, key: str, what: str = "", hint=None, l
     """Fail unless every answer in ``got`` has the digest recorded in ``want``; the message
     shows the student's value, never the expected one (``labels[value]`` for a multiple
     choice whose probe returns the position of the option)."""
-    prefix = f"{what}: " if what else ""
-    tail = hint_text(hint, got, want)
-    for name in sorted(want):
-        if name not in got:
-            raise AssertionError(f"{prefix}no answer {name!r} (got {sorted(got)}){tail}")
-        g = got[name]
-        if type(g) is not np.ndarray:
-            raise AssertionError(f"{prefix}{name!r} is a {type(g).__name__}, not a number{tail}")
-        if not np.array_equal(secret_digest(key, name, g), want[name]):
-            shown = _shown(g) if g.ndim == 0 else np.array2string(g, threshold=20)
-            if labels is not None and g.ndim == 0 and g.dtype.kind in "iu" and 0 <= g < len(labels):
-                shown = repr(labels[int(g)])
-            raise AssertionError(f"{prefix}{name!r}: {shown} is not the right answer{tail}")
+    _fail(_secret_difference(got, want, key, labels), got, want, what, hint)
 
 
 def compare(got: dict, want: dict, what: str = "", hint=None, rtol=None, atol=None):
     """Fail (``AssertionError``) unless ``got`` matches ``want`` name by name; ``hint``: a
     string or conditional hints (``hint_text``)."""
-    prefix = f"{what}: " if what else ""
-    tail = hint_text(hint, got, want)
+    _fail(_difference(got, want, rtol, atol), got, want, what, hint)
+
+
+def _fail(difference, got, want, what, hint):
+    """Raise the first difference, with the hints that apply (evaluated only on failure)."""
+    if difference is not None:
+        prefix = f"{what}: " if what else ""
+        raise AssertionError(f"{prefix}{difference}{hint_text(hint, got, want)}")
+
+
+def _secret_difference(got, want, key, labels) -> str | None:
+    for name in sorted(want):
+        if name not in got:
+            return f"no answer {name!r} (got {sorted(got)})"
+        g = got[name]
+        if type(g) is not np.ndarray:
+            return f"{name!r} is a {type(g).__name__}, not a number"
+        if not np.array_equal(secret_digest(key, name, g), want[name]):
+            shown = _shown(g) if g.ndim == 0 else np.array2string(g, threshold=20)
+            if labels is not None and g.ndim == 0 and g.dtype.kind in "iu" and 0 <= g < len(labels):
+                shown = repr(labels[int(g)])
+            return f"{name!r}: {shown} is not the right answer"
+    return None
+
+
+def _difference(got, want, rtol, atol) -> str | None:
+    """The first way ``got`` differs from ``want`` (names, type, dtype, shape, values)."""
     missing = sorted(set(want) - set(got))
     extra = sorted(set(got) - set(want))
     if missing:
-        raise AssertionError(f"{prefix}no output {missing[0]!r} (got {sorted(got)}){tail}")
+        return f"no output {missing[0]!r} (got {sorted(got)})"
     if extra:
-        raise AssertionError(f"{prefix}unexpected output {extra[0]!r}: it should be None or absent"
-                             f"{tail}")
+        return f"unexpected output {extra[0]!r}: it should be None or absent"
     for name in sorted(want):
         g, w = got[name], want[name]
         if type(g) is not np.ndarray:
-            raise AssertionError(f"{prefix}{name!r} is a {type(g).__name__}, not an array{tail}")
+            return f"{name!r} is a {type(g).__name__}, not an array"
         if g.dtype != w.dtype:
-            raise AssertionError(f"{prefix}{name!r} has dtype {g.dtype}, expected {w.dtype} "
-                                 f"(keep the input's dtype){tail}")
+            return f"{name!r} has dtype {g.dtype}, expected {w.dtype} (keep the input's dtype)"
         if g.shape != w.shape:
-            raise AssertionError(f"{prefix}{name!r} has shape {g.shape}, expected {w.shape}{tail}")
+            return f"{name!r} has shape {g.shape}, expected {w.shape}"
         if w.dtype.kind in "biu":
             bad = np.argwhere(g != w)
             if bad.size:
                 index = tuple(int(i) for i in bad[0])
-                raise AssertionError(
-                    f"{prefix}{name!r} differs at {len(bad)} of {w.size} positions; first at "
-                    f"{index}: got {_shown(g[index])}, expected {_shown(w[index])}{tail}")
+                return (f"{name!r} differs at {len(bad)} of {w.size} positions; first at "
+                        f"{index}: got {_shown(g[index])}, expected {_shown(w[index])}")
             continue
         r, a = _tolerances(w.dtype, rtol, atol)
         scale = max(1.0, float(np.max(np.abs(w))) if w.size else 1.0)
         if not np.all(np.isfinite(g) == np.isfinite(w)):
-            raise AssertionError(f"{prefix}{name!r} has NaN or inf where the expected value is "
-                                 f"finite (or the other way round){tail}")
+            return (f"{name!r} has NaN or inf where the expected value is finite (or the other "
+                    f"way round)")
         finite = np.isfinite(w)
         close = np.isclose(g, w, rtol=r, atol=a * scale, equal_nan=True) | (~finite & (g == w))
         if not np.all(close):
             bad = np.argwhere(~close)
             index = tuple(int(i) for i in bad[0])
             err = float(np.max(np.abs(np.where(finite, g - w, 0))))
-            raise AssertionError(
-                f"{prefix}{name!r} differs at {len(bad)} of {w.size} positions (largest error "
-                f"{err:.3g}); first at {index}: got {_shown(g[index])}, expected {_shown(w[index])}{tail}")
+            return (f"{name!r} differs at {len(bad)} of {w.size} positions (largest error "
+                    f"{err:.3g}); first at {index}: got {_shown(g[index])}, expected "
+                    f"{_shown(w[index])}")
+    return None
 
 
 # ---------------------------------------------------------------- fixtures

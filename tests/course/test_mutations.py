@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from minisegnet.course.grading import split_scores
+
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = sorted(p.parent.parent.parent.name
                      for p in ROOT.glob("assignments/a*/tests/hidden/mutations.py"))
@@ -88,11 +90,11 @@ def test_the_rendered_table_is_current(assignment):
 def _write_mutants(folder: Path, assignment: str, table: list[dict]) -> dict:
     """One submission folder per mutant (every graded file, one of them changed)."""
     config = json.loads((ROOT / "assignments" / assignment / "assignment.json").read_text())
+    solution = {rel: (ROOT / rel).read_text(encoding="utf-8") for rel in config["files"]}
     names = {}
     for number, entry in enumerate(table, 1):
         name = f"mutant{number:02d}"
-        for rel in config["files"]:
-            text = (ROOT / rel).read_text(encoding="utf-8")
+        for rel, text in solution.items():
             if rel == entry["file"]:
                 text = text.replace(entry["old"], entry["new"])
             target = folder / name / Path(rel).name
@@ -104,12 +106,8 @@ def _write_mutants(folder: Path, assignment: str, table: list[dict]) -> dict:
 
 def _lost(results: dict) -> tuple[bool, bool]:
     """Whether the public and the hidden tests took points."""
-    lost = {"public": False, "hidden": False}
-    for test in results["tests"]:
-        kind = "hidden" if "hidden" in test.get("tags", []) else "public"
-        if test["score"] < test["max_score"]:
-            lost[kind] = True
-    return lost["public"], lost["hidden"]
+    public, public_max, hidden, hidden_max = split_scores(results)
+    return public < public_max, hidden < hidden_max
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
