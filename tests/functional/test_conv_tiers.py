@@ -13,6 +13,9 @@
   convolution against the naive loops of ``tests/reference.py``.
 * Lesson 04's identity, on the reference tier: a stride-1 transposed convolution is a
   convolution with the flipped kernel.
+* The fast tier's im2col and col2im, Numba kernels (``conv_kernels.py``) and array code
+  (what CuPy runs), against the reference tier's ``unfold_gemm`` / ``fold_gemm`` over random
+  geometries, NaN-filled outputs so that a value never written shows.
 """
 
 from __future__ import annotations
@@ -291,3 +294,57 @@ def test_winograd_in_chunks_on_worker_threads(rng):
     assert chunks[-1][1] - chunks[-1][0] < chunks[0][1] - chunks[0][0]
     for ref, got in zip(results["reference"], results["fast"]):
         R.assert_close(got, ref, 1e-10)
+
+
+# ------------------------------------------------------------------ im2col / col2im kernels
+
+
+def _im2col_cases():
+    """Random geometries: kernel 1-4, stride 1-3, dilation 1-3, padding 0-4 (past the kernel
+    too), sizes 1-9, per axis; those whose output would be empty are skipped."""
+    rng = np.random.default_rng(31)
+    cases = []
+    while len(cases) < 40:
+        kernel, stride, dilation = (tuple(int(v) for v in rng.integers(lo, hi, 2))
+                                    for lo, hi in ((1, 5), (1, 4), (1, 4)))
+        padding = tuple(int(v) for v in rng.integers(0, 5, 2))
+        size = tuple(int(v) for v in rng.integers(1, 10, 2))
+        out = tuple((size[a] + 2 * padding[a] - dilation[a] * (kernel[a] - 1) - 1) // stride[a] + 1
+                    for a in (0, 1))
+        if min(out) >= 1:
+            cases.append((kernel, stride, padding, dilation, size, out))
+    return cases
+
+
+def _im2col_implementations():
+    from minisegnet.functional._fast import conv as fast_conv
+
+    impls = [pytest.param((fast_conv._unfold_arrays, fast_conv._fold_arrays), id="array-code")]
+    try:
+        from minisegnet.functional._fast import conv_kernels
+    except ImportError:  # Numba missing: the array code alone
+        return impls
+    return impls + [pytest.param((conv_kernels.unfold, conv_kernels.fold), id="numba")]
+
+
+@pytest.mark.parametrize("impl", _im2col_implementations())
+@pytest.mark.parametrize("case", _im2col_cases(), ids=str)
+def test_fast_im2col_and_col2im_match_the_reference(impl, case, rng):
+    """cols equal ``unfold_gemm``'s exactly; y equals ``fold_gemm``'s (+ b) to rounding, also
+    into an output up to ``stride - 1`` larger (output_padding); 2 images of 3 channels,
+    float64."""
+    from minisegnet.functional.conv_matrix import fold_gemm, unfold_gemm
+
+    unfold, fold = impl
+    kernel, stride, padding, dilation, size, out = case
+    x = rng.standard_normal((2, 3) + size)
+    expected = unfold_gemm(x.transpose(1, 0, 2, 3), kernel, stride, padding, dilation, out)
+    np.testing.assert_array_equal(unfold(x, kernel, stride, padding, dilation, out), expected)
+    product = rng.standard_normal((3,) + kernel + (2,) + out)
+    b = rng.standard_normal(3)
+    # col2im into the smallest fit and, as output_padding asks, up to stride - 1 more
+    size = tuple(size[a] + int(rng.integers(0, stride[a])) for a in (0, 1))
+    expected = fold_gemm(product, size, stride, padding, dilation) + b.reshape(1, 3, 1, 1)
+    got = fold(product, size, stride, padding, dilation, b)
+    assert got.shape == expected.shape and got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
