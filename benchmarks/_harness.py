@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -50,6 +51,8 @@ THREAD_ENV_VARS = (
 QUICK_REPEAT = 2
 QUICK_WARMUP = 1
 DEFAULT_SETTLE = 0.1  # seconds; see interleaved_times
+# Seconds one timed sample lasts at least: a faster op is called several times per sample.
+MIN_SAMPLE = 0.02
 
 
 # --------------------------------------------------------------------------- arguments
@@ -208,11 +211,18 @@ def summarize(samples: list[float]) -> Timing:
     return Timing(statistics.median(samples), min(samples), iqr, list(samples))
 
 
-def time_once(fn: Callable[[], object]) -> float:
-    """Seconds one call of ``fn`` takes (``time.perf_counter``)."""
+def time_once(fn: Callable[[], object], calls: int = 1) -> float:
+    """Seconds one call of ``fn`` takes (``time.perf_counter``), averaged over ``calls``
+    calls in a row."""
     start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def calls_per_sample(seconds_per_call: float, min_sample: float = MIN_SAMPLE) -> int:
+    """How many calls make one timed sample of at least ``min_sample`` seconds."""
+    return max(1, math.ceil(min_sample / max(seconds_per_call, 1e-9)))
 
 
 def median_time(fn: Callable[[], object], repeat: int = 7, warmup: int = 2) -> Timing:
@@ -241,7 +251,10 @@ def interleaved_times(
     Each function first gets ``warmup`` untimed calls. Then come ``repeat`` rounds; in each
     round every function is run untimed for ``settle`` seconds and then timed once. The
     order is reversed every other round, so none of them is always first or last, and a
-    drift in the machine's speed hits them all alike.
+    drift in the machine's speed hits them all alike. One timed sample lasts at least
+    ``MIN_SAMPLE`` seconds: an op of a millisecond or two is called that many times in a
+    row and their mean is the sample (a single call's time scattered by ±20 % between
+    runs of ``bench_conv.py`` on the 2-core development machine).
 
     Why ``settle``: two libraries' multithreaded kernels run back to back on the same cores
     get in each other's way (one library's worker threads are still spinning when the
@@ -253,13 +266,14 @@ def interleaved_times(
     for _ in range(warmup):
         for name in names:
             fns[name]()
+    calls = {name: calls_per_sample(time_once(fns[name])) for name in names}
     samples: dict[str, list[float]] = {name: [] for name in names}
     for round_no in range(repeat):
         order = names if round_no % 2 == 0 else names[::-1]
         for name in order:
             if settle > 0:
                 run_for(fns[name], settle)
-            samples[name].append(time_once(fns[name]))
+            samples[name].append(time_once(fns[name], calls[name]))
     return {name: summarize(samples[name]) for name in names}
 
 
