@@ -24,7 +24,10 @@ instead of 0.25 s).
 This module imports ``numba`` at its top: ``backend.fast_tier(..., cpu_only=True)`` imports
 it on first use. Every kernel moves an image row through a contiguous scratch
 ``line`` and reads or writes the strided phases there: indexing the 4-D arrays with
-computed offsets directly kept the loops from vectorising (2-4× slower).
+computed offsets directly kept the loops from vectorising (2-4× slower). For the same
+reason every array is indexed flat, with unsigned indices (``_u``): a signed index gets
+Numba's negative-index wrap-around test, which also kept loops from vectorising (the
+input transform and its adjoint ran 1.5-2.5× slower, conv_kernels.py measured the same).
 """
 
 from __future__ import annotations
@@ -98,16 +101,33 @@ def _inside(d, phase, pad, size, count):
     return first, max(first, stop)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _u(index):
+    """An index as unsigned: Numba then drops its negative-index wrap-around test, which
+    kept the loops from vectorising (every index here is non-negative by construction)."""
+    return np.uint64(index)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _fill(target, at, count, value):
+    """``target[at:at + count] = value``."""
+    for q in range(count):
+        target[_u(at + q)] = value
+
+
 @numba.njit(cache=True, nogil=True)
 def _input_tiles(x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
     n, c, h, w = x.shape
     th_max, tw_max = _axis_tiles(ho, dh, 0), _axis_tiles(wo, dw, 0)
+    width = tw_max + 1                                # phase columns
+    phase = (th_max + 1) * width
+    q = np.empty(4 * phase, dtype=x.dtype)            # q[a, b, u, s]: row 2u + a, column 2s + b
+    line = np.empty(2 * width, dtype=x.dtype)
+    rows = np.empty(8 * width, dtype=x.dtype)         # rows[k, b, s]
+    flat_x, flat_v, k_step = x.reshape(-1), v.reshape(-1), v.shape[1]
     for plane in range(n * c):
         image, channel = plane // c, plane % c
-        source = x[image, channel]
-        q = np.empty((2, 2, th_max + 1, tw_max + 1), dtype=x.dtype)   # q[a, b, u, s]: phase
-        line = np.empty(2 * tw_max + 2, dtype=x.dtype)                 # row 2u + a, column 2s + b
-        rows = np.empty((4, 2, tw_max + 1), dtype=x.dtype)
+        source = (image * c + channel) * h * w
         row_offset = 0
         for alpha in range(dh):
             th = _axis_tiles(ho, dh, alpha)
@@ -115,38 +135,40 @@ def _input_tiles(x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
             for beta in range(dw):
                 tw = _axis_tiles(wo, dw, beta)
                 first, stop = _inside(dw, beta, pad_w, w, 2 * tw + 2)
-                line[:] = 0
+                _fill(line, 0, 2 * width, 0)
                 for uu in range(2 * th + 2):         # the phase's padded rows, polyphase-split
                     i = alpha + dh * uu - pad_h
+                    q0 = (2 * (uu % 2)) * phase + (uu // 2) * width
                     if 0 <= i < h:
+                        row = source + i * w + beta - pad_w
                         for vv in range(first, stop):
-                            line[vv] = source[i, beta + dw * vv - pad_w]
+                            line[_u(vv)] = flat_x[_u(row + dw * vv)]
                         for s in range(tw + 1):
-                            q[uu % 2, 0, uu // 2, s] = line[2 * s]
-                            q[uu % 2, 1, uu // 2, s] = line[2 * s + 1]
+                            q[_u(q0 + s)] = line[_u(2 * s)]
+                            q[_u(q0 + phase + s)] = line[_u(2 * s + 1)]
                     else:
-                        for s in range(tw + 1):
-                            q[uu % 2, 0, uu // 2, s] = 0
-                            q[uu % 2, 1, uu // 2, s] = 0
+                        _fill(q, q0, tw + 1, 0)
+                        _fill(q, q0 + phase, tw + 1, 0)
                 for t in range(th):
                     for b in range(2):   # Bᵀ down the columns: taps (0,t), (1,t), (0,t+1), (1,t+1)
+                        top, bottom = b * phase + t * width, (2 + b) * phase + t * width
                         for s in range(tw + 1):
-                            d0, d1 = q[0, b, t, s], q[1, b, t, s]
-                            d2, d3 = q[0, b, t + 1, s], q[1, b, t + 1, s]
-                            rows[0, b, s] = d0 - d2
-                            rows[1, b, s] = d1 + d2
-                            rows[2, b, s] = d2 - d1
-                            rows[3, b, s] = d1 - d3
+                            d0, d1 = q[_u(top + s)], q[_u(bottom + s)]
+                            d2, d3 = q[_u(top + width + s)], q[_u(bottom + width + s)]
+                            rows[_u(b * width + s)] = d0 - d2
+                            rows[_u((2 + b) * width + s)] = d1 + d2
+                            rows[_u((4 + b) * width + s)] = d2 - d1
+                            rows[_u((6 + b) * width + s)] = d1 - d3
                     base = channel * count + (image * th_total + row_offset + t) * tw_total + col_offset
                     for k in range(4):   # Bᵀ along the rows: taps (0,s), (1,s), (0,s+1), (1,s+1)
-                        out0, out1, out2, out3 = v[4 * k], v[4 * k + 1], v[4 * k + 2], v[4 * k + 3]
+                        out, r0, r1 = 4 * k * k_step + base, 2 * k * width, (2 * k + 1) * width
                         for s in range(tw):
-                            e0, e1 = rows[k, 0, s], rows[k, 1, s]
-                            e2, e3 = rows[k, 0, s + 1], rows[k, 1, s + 1]
-                            out0[base + s] = e0 - e2
-                            out1[base + s] = e1 + e2
-                            out2[base + s] = e2 - e1
-                            out3[base + s] = e1 - e3
+                            e0, e1 = rows[_u(r0 + s)], rows[_u(r1 + s)]
+                            e2, e3 = rows[_u(r0 + s + 1)], rows[_u(r1 + s + 1)]
+                            flat_v[_u(out + s)] = e0 - e2
+                            flat_v[_u(out + k_step + s)] = e1 + e2
+                            flat_v[_u(out + 2 * k_step + s)] = e2 - e1
+                            flat_v[_u(out + 3 * k_step + s)] = e1 - e3
                 col_offset += tw
             row_offset += th
 
@@ -155,51 +177,60 @@ def _input_tiles(x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
 def _input_tiles_adjoint(dv, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, dx):
     n, c, h, w = dx.shape
     th_max, tw_max = _axis_tiles(ho, dh, 0), _axis_tiles(wo, dw, 0)
+    width = tw_max + 1                                # phase columns
+    phase = (th_max + 1) * width
+    dq = np.empty(4 * phase, dtype=dx.dtype)          # gradient of the phases: dq[a, b, t, s]
+    into = np.empty(8 * width, dtype=dx.dtype)        # B along a tile row: tile s adds into
+    spill = np.empty(8 * width, dtype=dx.dtype)       # phase columns s and s + 1: [k, b, s]
+    line = np.empty(2 * width, dtype=dx.dtype)
+    flat_dv, flat_dx, k_step = dv.reshape(-1), dx.reshape(-1), dv.shape[1]
     for plane in range(n * c):
         image, channel = plane // c, plane % c
-        target = dx[image, channel]
-        target[:] = 0                                # pixels that no tile reads
-        dq = np.empty((2, 2, th_max + 1, tw_max + 1), dtype=dx.dtype)  # gradient of the phases
-        into = np.empty((4, 2, tw_max + 1), dtype=dx.dtype)    # B along a tile row: tile s adds
-        spill = np.empty((4, 2, tw_max + 1), dtype=dx.dtype)   # into phase columns s and s + 1
-        line = np.empty(2 * tw_max + 2, dtype=dx.dtype)
+        target = (image * c + channel) * h * w
+        _fill(flat_dx, target, h * w, 0)              # pixels that no tile reads
         row_offset = 0
         for alpha in range(dh):
             th = _axis_tiles(ho, dh, alpha)
             col_offset = 0
             for beta in range(dw):
                 tw = _axis_tiles(wo, dw, beta)
-                dq[:, :, 0, :] = 0
+                for ab in range(4):
+                    _fill(dq, ab * phase, width, 0)   # dq[:, :, 0, :]
                 for t in range(th):
                     base = channel * count + (image * th_total + row_offset + t) * tw_total + col_offset
                     for k in range(4):
-                        in0, in1, in2, in3 = dv[4 * k], dv[4 * k + 1], dv[4 * k + 2], dv[4 * k + 3]
+                        r0 = 4 * k * k_step + base
+                        i0, i1 = 2 * k * width, (2 * k + 1) * width
                         for s in range(tw):
-                            d0, d1, d2, d3 = in0[base + s], in1[base + s], in2[base + s], in3[base + s]
-                            into[k, 0, s] = d0
-                            into[k, 1, s] = d1 - d2 + d3
-                            spill[k, 0, s + 1] = d1 + d2 - d0
-                            spill[k, 1, s + 1] = -d3
-                        into[k, 0, tw] = into[k, 1, tw] = spill[k, 0, 0] = spill[k, 1, 0] = 0
+                            d0, d1 = flat_dv[_u(r0 + s)], flat_dv[_u(r0 + k_step + s)]
+                            d2, d3 = flat_dv[_u(r0 + 2 * k_step + s)], flat_dv[_u(r0 + 3 * k_step + s)]
+                            into[_u(i0 + s)] = d0
+                            into[_u(i1 + s)] = d1 - d2 + d3
+                            spill[_u(i0 + s + 1)] = d1 + d2 - d0
+                            spill[_u(i1 + s + 1)] = -d3
+                        into[_u(i0 + tw)] = into[_u(i1 + tw)] = spill[_u(i0)] = spill[_u(i1)] = 0
                     for b in range(2):   # B down the columns: tile row t adds into rows t, t + 1
+                        q0, q1 = b * phase + t * width, (2 + b) * phase + t * width
                         for s in range(tw + 1):
-                            e0 = into[0, b, s] + spill[0, b, s]
-                            e1 = into[1, b, s] + spill[1, b, s]
-                            e2 = into[2, b, s] + spill[2, b, s]
-                            e3 = into[3, b, s] + spill[3, b, s]
-                            dq[0, b, t, s] += e0
-                            dq[1, b, t, s] += e1 - e2 + e3
-                            dq[0, b, t + 1, s] = e1 + e2 - e0     # row t + 1 is fresh here
-                            dq[1, b, t + 1, s] = -e3
+                            e0 = into[_u(b * width + s)] + spill[_u(b * width + s)]
+                            e1 = into[_u((2 + b) * width + s)] + spill[_u((2 + b) * width + s)]
+                            e2 = into[_u((4 + b) * width + s)] + spill[_u((4 + b) * width + s)]
+                            e3 = into[_u((6 + b) * width + s)] + spill[_u((6 + b) * width + s)]
+                            dq[_u(q0 + s)] += e0
+                            dq[_u(q1 + s)] += e1 - e2 + e3
+                            dq[_u(q0 + width + s)] = e1 + e2 - e0     # row t + 1 is fresh here
+                            dq[_u(q1 + width + s)] = -e3
                 first, stop = _inside(dw, beta, pad_w, w, 2 * tw + 2)
                 for uu in range(2 * th + 2 if th > 0 else 0):   # back onto the input
                     i = alpha + dh * uu - pad_h
                     if 0 <= i < h:
+                        p0 = (2 * (uu % 2)) * phase + (uu // 2) * width
                         for s in range(tw + 1):
-                            line[2 * s] = dq[uu % 2, 0, uu // 2, s]
-                            line[2 * s + 1] = dq[uu % 2, 1, uu // 2, s]
+                            line[_u(2 * s)] = dq[_u(p0 + s)]
+                            line[_u(2 * s + 1)] = dq[_u(p0 + phase + s)]
+                        row = target + i * w + beta - pad_w
                         for vv in range(first, stop):
-                            target[i, beta + dw * vv - pad_w] = line[vv]
+                            flat_dx[_u(row + dw * vv)] = line[_u(vv)]
                 col_offset += tw
             row_offset += th
 
@@ -208,11 +239,12 @@ def _input_tiles_adjoint(dv, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, c
 def _output_tiles(m, dh, dw, th_total, tw_total, count, bias, y):
     n, c_out, ho, wo = y.shape
     tw_max = _axis_tiles(wo, dw, 0)
+    lines = np.empty(4 * tw_max, dtype=y.dtype)       # phase rows 2t and 2t + 1
+    flat_m, flat_y, k = m.reshape(-1), y.reshape(-1), m.shape[1]
     for plane in range(n * c_out):
         image, o = plane // c_out, plane % c_out
         beta_o = bias[o]
-        target = y[image, o]
-        lines = np.empty((2, 2 * tw_max), dtype=y.dtype)     # phase rows 2t and 2t + 1
+        target = (image * c_out + o) * ho * wo
         row_offset = 0
         for alpha in range(dh):
             th = _axis_tiles(ho, dh, alpha)
@@ -224,23 +256,27 @@ def _output_tiles(m, dh, dw, th_total, tw_total, count, bias, y):
                     base = o * count + (image * th_total + row_offset + t) * tw_total + col_offset
                     for s in range(tw):
                         i = base + s
-                        r00 = m[0, i] + m[4, i] + m[8, i]
-                        r01 = m[1, i] + m[5, i] + m[9, i]
-                        r02 = m[2, i] + m[6, i] + m[10, i]
-                        r03 = m[3, i] + m[7, i] + m[11, i]
-                        r10 = m[4, i] - m[8, i] - m[12, i]
-                        r11 = m[5, i] - m[9, i] - m[13, i]
-                        r12 = m[6, i] - m[10, i] - m[14, i]
-                        r13 = m[7, i] - m[11, i] - m[15, i]
-                        lines[0, 2 * s] = r00 + r01 + r02 + beta_o
-                        lines[0, 2 * s + 1] = r01 - r02 - r03 + beta_o
-                        lines[1, 2 * s] = r10 + r11 + r12 + beta_o
-                        lines[1, 2 * s + 1] = r11 - r12 - r13 + beta_o
+                        m0, m1, m2, m3 = (flat_m[_u(i)], flat_m[_u(k + i)], flat_m[_u(2 * k + i)],
+                                          flat_m[_u(3 * k + i)])
+                        m4, m5, m6, m7 = (flat_m[_u(4 * k + i)], flat_m[_u(5 * k + i)],
+                                          flat_m[_u(6 * k + i)], flat_m[_u(7 * k + i)])
+                        m8, m9, m10, m11 = (flat_m[_u(8 * k + i)], flat_m[_u(9 * k + i)],
+                                            flat_m[_u(10 * k + i)], flat_m[_u(11 * k + i)])
+                        m12, m13, m14, m15 = (flat_m[_u(12 * k + i)], flat_m[_u(13 * k + i)],
+                                              flat_m[_u(14 * k + i)], flat_m[_u(15 * k + i)])
+                        r00, r01, r02, r03 = m0 + m4 + m8, m1 + m5 + m9, m2 + m6 + m10, m3 + m7 + m11
+                        r10, r11 = m4 - m8 - m12, m5 - m9 - m13
+                        r12, r13 = m6 - m10 - m14, m7 - m11 - m15
+                        lines[_u(2 * s)] = r00 + r01 + r02 + beta_o
+                        lines[_u(2 * s + 1)] = r01 - r02 - r03 + beta_o
+                        lines[_u(2 * tw_max + 2 * s)] = r10 + r11 + r12 + beta_o
+                        lines[_u(2 * tw_max + 2 * s + 1)] = r11 - r12 - r13 + beta_o
                     for a in range(2):
                         row = alpha + dh * (2 * t + a)
                         if row < ho:
+                            start = target + row * wo + beta
                             for vv in range(outputs):
-                                target[row, beta + dw * vv] = lines[a, vv]
+                                flat_y[_u(start + dw * vv)] = lines[_u(2 * tw_max * a + vv)]
                 col_offset += tw
             row_offset += th
 
@@ -249,10 +285,11 @@ def _output_tiles(m, dh, dw, th_total, tw_total, count, bias, y):
 def _output_tiles_adjoint(dy, dh, dw, th_total, tw_total, count, dm):
     n, c_out, ho, wo = dy.shape
     tw_max = _axis_tiles(wo, dw, 0)
+    lines = np.empty(4 * tw_max, dtype=dy.dtype)      # dy phase rows 2t, 2t + 1; 0 past the edge
+    flat_dy, flat_dm, k = dy.reshape(-1), dm.reshape(-1), dm.shape[1]
     for plane in range(n * c_out):
         image, o = plane // c_out, plane % c_out
-        source = dy[image, o]
-        lines = np.empty((2, 2 * tw_max), dtype=dy.dtype)    # dy phase rows 2t, 2t + 1; 0 past the edge
+        source = (image * c_out + o) * ho * wo
         row_offset = 0
         for alpha in range(dh):
             th = _axis_tiles(ho, dh, alpha)
@@ -263,32 +300,33 @@ def _output_tiles_adjoint(dy, dh, dw, th_total, tw_total, count, dm):
                 for t in range(th):
                     for a in range(2):
                         row = alpha + dh * (2 * t + a)
-                        lines[a, :] = 0
+                        _fill(lines, 2 * tw_max * a, 2 * tw_max, 0)
                         if row < ho:
+                            start = source + row * wo + beta
                             for vv in range(outputs):
-                                lines[a, vv] = source[row, beta + dw * vv]
+                                lines[_u(2 * tw_max * a + vv)] = flat_dy[_u(start + dw * vv)]
                     base = o * count + (image * th_total + row_offset + t) * tw_total + col_offset
                     for s in range(tw):
-                        g00, g01 = lines[0, 2 * s], lines[0, 2 * s + 1]
-                        g10, g11 = lines[1, 2 * s], lines[1, 2 * s + 1]
+                        g00, g01 = lines[_u(2 * s)], lines[_u(2 * s + 1)]
+                        g10, g11 = lines[_u(2 * tw_max + 2 * s)], lines[_u(2 * tw_max + 2 * s + 1)]
                         # e = dY Aᵀ row by row, then dM = A e.
                         e01, e02, e11, e12 = g00 + g01, g00 - g01, g10 + g11, g10 - g11
                         i = base + s
-                        dm[0, i] = g00
-                        dm[1, i] = e01
-                        dm[2, i] = e02
-                        dm[3, i] = -g01
-                        dm[4, i] = g00 + g10
-                        dm[5, i] = e01 + e11
-                        dm[6, i] = e02 + e12
-                        dm[7, i] = -g01 - g11
-                        dm[8, i] = g00 - g10
-                        dm[9, i] = e01 - e11
-                        dm[10, i] = e02 - e12
-                        dm[11, i] = g11 - g01
-                        dm[12, i] = -g10
-                        dm[13, i] = -e11
-                        dm[14, i] = -e12
-                        dm[15, i] = g11
+                        flat_dm[_u(i)] = g00
+                        flat_dm[_u(k + i)] = e01
+                        flat_dm[_u(2 * k + i)] = e02
+                        flat_dm[_u(3 * k + i)] = -g01
+                        flat_dm[_u(4 * k + i)] = g00 + g10
+                        flat_dm[_u(5 * k + i)] = e01 + e11
+                        flat_dm[_u(6 * k + i)] = e02 + e12
+                        flat_dm[_u(7 * k + i)] = -g01 - g11
+                        flat_dm[_u(8 * k + i)] = g00 - g10
+                        flat_dm[_u(9 * k + i)] = e01 - e11
+                        flat_dm[_u(10 * k + i)] = e02 - e12
+                        flat_dm[_u(11 * k + i)] = g11 - g01
+                        flat_dm[_u(12 * k + i)] = -g10
+                        flat_dm[_u(13 * k + i)] = -e11
+                        flat_dm[_u(14 * k + i)] = -e12
+                        flat_dm[_u(15 * k + i)] = g11
                 col_offset += tw
             row_offset += th
