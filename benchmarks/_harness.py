@@ -178,7 +178,8 @@ def thread_report() -> dict:
     tpc = threadpoolctl_or_none()
     if tpc is not None:
         report["blas"] = [
-            {"library": info["internal_api"], "threads": info["num_threads"]}
+            {"library": info["internal_api"], "threads": info["num_threads"],
+             "kernels": info.get("architecture")}
             for info in tpc.threadpool_info()
             if info.get("user_api") == "blas"
         ]
@@ -348,8 +349,20 @@ def print_header(title: str, info: dict) -> None:
         f"torch {info['torch'] or 'not installed'}, {info['platform']}"
     )
     print(f"  threads: {info['threads']} (of {info['cpus_available']} CPUs); {_threads_line()}")
-    print(f"  NumPy float32 GEMM (2048^3): {info['numpy_gemm_gflops']:.1f} GFLOP/s")
+    print(f"  NumPy float32 GEMM (2048^3): {info['numpy_gemm_gflops']:.1f} GFLOP/s{_kernels_note()}")
     print()
+
+
+def _kernels_note() -> str:
+    """The BLAS kernels in use (OpenBLAS picks them per CPU, ``OPENBLAS_CORETYPE`` overrides),
+    e.g. ``; openblas kernels: Haswell (OPENBLAS_CORETYPE=Haswell)``: an AVX2 kernel on an
+    AVX-512 CPU runs GEMMs at about half the speed PyTorch's own kernels may reach."""
+    kernels = [f"{b['library']} kernels: {b['kernels']}" for b in thread_report().get("blas", [])
+               if b.get("kernels")]
+    if not kernels:
+        return ""
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return "; " + ", ".join(kernels) + (f" (OPENBLAS_CORETYPE={forced})" if forced else "")
 
 
 def _threads_line() -> str:

@@ -27,7 +27,7 @@ it on first use. Every kernel moves an image row through a contiguous scratch
 computed offsets directly kept the loops from vectorising (2-4× slower). For the same
 reason every array is indexed flat, with unsigned indices (``_u``): a signed index gets
 Numba's negative-index wrap-around test, which also kept loops from vectorising (the
-input transform and its adjoint ran 1.5-2.5× slower, conv_kernels.py measured the same).
+input transform and its adjoint ran 1.4-3× slower; conv_kernels.py measured the same).
 """
 
 from __future__ import annotations
