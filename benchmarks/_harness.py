@@ -357,8 +357,8 @@ def _kernels_note() -> str:
     """The BLAS kernels in use (OpenBLAS picks them per CPU, ``OPENBLAS_CORETYPE`` overrides),
     e.g. ``; openblas kernels: Haswell (OPENBLAS_CORETYPE=Haswell)``: an AVX2 kernel on an
     AVX-512 CPU runs GEMMs at about half the speed PyTorch's own kernels may reach."""
-    kernels = [f"{b['library']} kernels: {b['kernels']}" for b in thread_report().get("blas", [])
-               if b.get("kernels")]
+    kernels = list(dict.fromkeys(f"{b['library']} kernels: {b['kernels']}"
+                                 for b in thread_report().get("blas", []) if b.get("kernels")))
     if not kernels:
         return ""
     forced = os.environ.get("OPENBLAS_CORETYPE")
