@@ -296,6 +296,34 @@ def test_winograd_in_chunks_on_worker_threads(rng):
         R.assert_close(got, ref, 1e-10)
 
 
+
+@pytest.mark.parametrize("case", [
+    dict(op="conv", w=(64, 64, 3, 3), stride=1),                      # Winograd
+    dict(op="conv", w=(8, 3, 3, 3), stride=2),                        # im2col + col2im
+    dict(op="convT", w=(6, 4, 3, 3), stride=2, output_padding=1),     # GEMM + col2im
+], ids=lambda c: f"{c['op']}-s{c['stride']}")
+def test_fast_tier_takes_strided_views(case, rng):
+    """x and dy as strided views (Fortran order): the fast tier's Numba kernels read arrays
+    flat, so they must get contiguous copies; the results equal the reference tier's on
+    contiguous inputs."""
+    c_in = case["w"][1] if case["op"] == "conv" else case["w"][0]
+    x = np.asfortranarray(rng.standard_normal((3, c_in, 13, 16)))
+    w = rng.standard_normal(case["w"]) / 8
+    kwargs = dict(stride=case["stride"], padding=1)
+    forward, backward = ((F.conv2d_forward, F.conv2d_backward) if case["op"] == "conv" else
+                         (F.conv_transpose2d_forward, F.conv_transpose2d_backward))
+    if case["op"] == "convT":
+        kwargs["output_padding"] = case["output_padding"]
+    results = {}
+    for impl, layout in (("fast", np.asfortranarray), ("reference", np.ascontiguousarray)):
+        with backend.use_impl(impl):
+            y, cache = forward(layout(x), w, **kwargs)
+            dy = np.random.default_rng(5).standard_normal(y.shape)
+            results[impl] = (y, *backward(layout(dy), cache))
+    for got, ref in zip(results["fast"][:3], results["reference"][:3]):   # y, dx, dw (no b)
+        R.assert_close(got, ref, 1e-10)
+
+
 # ------------------------------------------------------------------ im2col / col2im kernels
 
 

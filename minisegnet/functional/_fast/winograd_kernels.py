@@ -60,29 +60,34 @@ def tiles_for(n, out_size, dilation=(1, 1)) -> Tiles:
 
 
 def input_transform(x, padding, tiles, v):
-    """``V[4k + l, c, tile] = (Bᵀ d B)[k, l]``: see ``winograd.input_transform``."""
+    """``V[4k + l, c, tile] = (Bᵀ d B)[k, l]``: see ``winograd.input_transform``. x may have
+    any layout (the kernel reads it flat, so a strided view is copied first)."""
     (ho, wo), (dh, dw) = tiles.out_size, tiles.dilation
-    _input_tiles(x, padding[0], padding[1], ho, wo, dh, dw, tiles.th, tiles.tw, tiles.count, v)
+    _input_tiles(np.ascontiguousarray(x), padding[0], padding[1], ho, wo, dh, dw, tiles.th,
+                 tiles.tw, tiles.count, v)
 
 
 def input_transform_adjoint(dv, tiles, dx, padding):
-    """``dx = Σ_tiles B dV Bᵀ`` (overlaps add): see ``winograd.input_transform_adjoint``."""
+    """``dx = Σ_tiles B dV Bᵀ`` (overlaps add): see ``winograd.input_transform_adjoint``.
+    dx: C-contiguous, written in place."""
     (ho, wo), (dh, dw) = tiles.out_size, tiles.dilation
     _input_tiles_adjoint(dv, padding[0], padding[1], ho, wo, dh, dw, tiles.th, tiles.tw,
                          tiles.count, dx)
 
 
 def output_transform(m, tiles, b, y):
-    """``y = Aᵀ M A (+ b)``: see ``winograd.output_transform``."""
+    """``y = Aᵀ M A (+ b)``: see ``winograd.output_transform``. y: C-contiguous, written in
+    place."""
     bias = np.zeros(y.shape[1], dtype=y.dtype) if b is None else b
     dh, dw = tiles.dilation
     _output_tiles(m, dh, dw, tiles.th, tiles.tw, tiles.count, bias, y)
 
 
 def output_transform_adjoint(dy, tiles, dm):
-    """``dM = A dY Aᵀ``: see ``winograd.output_transform_adjoint``."""
+    """``dM = A dY Aᵀ``: see ``winograd.output_transform_adjoint``. dy may have any layout
+    (copied first when strided)."""
     dh, dw = tiles.dilation
-    _output_tiles_adjoint(dy, dh, dw, tiles.th, tiles.tw, tiles.count, dm)
+    _output_tiles_adjoint(np.ascontiguousarray(dy), dh, dw, tiles.th, tiles.tw, tiles.count, dm)
 
 
 @numba.njit(cache=True)
