@@ -23,6 +23,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._flat import add, copy, fill, u
+
 __all__ = ["unfold", "fold"]
 
 
@@ -50,46 +52,21 @@ def fold(product, out_size, stride, padding, dilation, b):
     return y
 
 
-# The inner loops index flat arrays with unsigned integers: with signed ones Numba adds a
-# negative-index wrap-around test to every access, and the loops no longer vectorise
-# (a contiguous copy ran 14-21× slower). Every index is non-negative by construction; the
-# tests compare both kernels with ``unfold_gemm`` / ``fold_gemm`` over random geometries, and
-# ``NUMBA_BOUNDSCHECK=1`` (with a fresh ``NUMBA_CACHE_DIR``) runs them with bounds checks.
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _copy(target, at, source, start, count, step):
-    """``target[at + q] = source[start + q·step]`` for ``q < count``."""
-    for q in range(count):
-        target[np.uint64(at + q)] = source[np.uint64(start + q * step)]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _add(target, at, source, start, count):
-    """``target[at + q] += source[start + q]`` for ``q < count``."""
-    for q in range(count):
-        target[np.uint64(at + q)] += source[np.uint64(start + q)]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _zero(target, at, count):
-    """``target[at + q] = 0`` for ``q < count``."""
-    for q in range(count):
-        target[np.uint64(at + q)] = 0
+# The inner loops index flat arrays with unsigned integers (``_flat.py`` says why).
 
 
 @numba.njit(cache=True, nogil=True)
 def _split(line, stride, phases, at, size):
     """``phases[at + r·size + m] = line[m·stride + r]`` for ``r < stride``, ``m < size``."""
     if stride == 1:
-        _copy(phases, at, line, 0, size, 1)
+        copy(phases, at, line, 0, size, 1)
     elif stride == 2:
         for m in range(size):
-            phases[np.uint64(at + m)] = line[np.uint64(2 * m)]
-            phases[np.uint64(at + size + m)] = line[np.uint64(2 * m + 1)]
+            phases[u(at + m)] = line[u(2 * m)]
+            phases[u(at + size + m)] = line[u(2 * m + 1)]
     else:
         for r in range(stride):
-            _copy(phases, at + r * size, line, r, size, stride)
+            copy(phases, at + r * size, line, r, size, stride)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -99,14 +76,14 @@ def _merge(phases, stride, size, pad, bias, y, at, count):
     if stride == 2:   # q = 2k reads phase pad % 2, q = 2k + 1 the other, one column later if odd
         even, odd = (pad % 2) * size + pad // 2, (1 - pad % 2) * size + pad // 2 + pad % 2
         for k in range(count // 2):
-            y[np.uint64(at + 2 * k)] = phases[np.uint64(even + k)] + bias
-            y[np.uint64(at + 2 * k + 1)] = phases[np.uint64(odd + k)] + bias
+            y[u(at + 2 * k)] = phases[u(even + k)] + bias
+            y[u(at + 2 * k + 1)] = phases[u(odd + k)] + bias
         if count % 2:
-            y[np.uint64(at + count - 1)] = phases[np.uint64(even + count // 2)] + bias
+            y[u(at + count - 1)] = phases[u(even + count // 2)] + bias
     else:
         for q in range(count):
-            u = q + pad
-            y[np.uint64(at + q)] = phases[np.uint64((u % stride) * size + u // stride)] + bias
+            column = q + pad
+            y[u(at + q)] = phases[u((column % stride) * size + column // stride)] + bias
 
 
 @numba.njit(cache=True, nogil=True)
@@ -125,7 +102,7 @@ def _unfold_planes(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
         for image in range(n_images):
             start = (image * channels + channel) * h * w
             for row in range(h):
-                _copy(line, pw, flat_x, start + row * w, inside, 1)
+                copy(line, pw, flat_x, start + row * w, inside, 1)
                 _split(line, sw, rows, row * sw * size, size)
             for i in range(kh):
                 for p in range(ho):
@@ -133,9 +110,9 @@ def _unfold_planes(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
                     out = (((channel * kh + i) * kw * n_images + image) * ho + p) * wo  # j = 0
                     for j in range(kw):
                         if row < 0 or row >= h:
-                            _zero(flat_cols, out + j * step, wo)
+                            fill(flat_cols, out + j * step, wo, 0)
                         else:
-                            _copy(flat_cols, out + j * step, rows,
+                            copy(flat_cols, out + j * step, rows,
                                   (row * sw + (j * dw) % sw) * size + (j * dw) // sw, wo, 1)
 
 
@@ -152,13 +129,13 @@ def _fold_planes(product, sh, sw, ph, pw, dh, dw, bias, y):
     for channel in range(channels):
         for image in range(n_images):
             for p in range(ho):
-                _zero(phases, 0, sw * size)
+                fill(phases, 0, sw * size, 0)
                 for i in range(kh):
                     t = p + ph - i * dh          # = u·sh for the input row u that reaches p
                     if t < 0 or t % sh != 0 or t // sh >= h:
                         continue
                     for j in range(kw):
-                        _add(phases, ((j * dw) % sw) * size + (j * dw) // sw, flat_product,
+                        add(phases, ((j * dw) % sw) * size + (j * dw) // sw, flat_product,
                              ((((channel * kh + i) * kw + j) * n_images + image) * h + t // sh) * w,
                              w)
                 _merge(phases, sw, size, pw, bias[channel], flat_y,

@@ -25,9 +25,8 @@ This module imports ``numba`` at its top: ``backend.fast_tier(..., cpu_only=True
 it on first use. Every kernel moves an image row through a contiguous scratch
 ``line`` and reads or writes the strided phases there: indexing the 4-D arrays with
 computed offsets directly kept the loops from vectorising (2-4× slower). For the same
-reason every array is indexed flat, with unsigned indices (``_u``): a signed index gets
-Numba's negative-index wrap-around test, which also kept loops from vectorising (the
-input transform and its adjoint ran 1.4-3× slower; conv_kernels.py measured the same).
+reason every array is indexed flat, with unsigned indices (``_flat.u``: a signed index gets
+Numba's negative-index wrap-around test, which also kept loops from vectorising).
 """
 
 from __future__ import annotations
@@ -36,6 +35,8 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+
+from ._flat import fill, u
 
 __all__ = ["Tiles", "tiles_for", "input_transform", "input_transform_adjoint", "output_transform",
            "output_transform_adjoint"]
@@ -106,20 +107,6 @@ def _inside(d, phase, pad, size, count):
     return first, max(first, stop)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _u(index):
-    """An index as unsigned: Numba then drops its negative-index wrap-around test, which
-    kept the loops from vectorising (every index here is non-negative by construction)."""
-    return np.uint64(index)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _fill(target, at, count, value):
-    """``target[at:at + count] = value``."""
-    for q in range(count):
-        target[_u(at + q)] = value
-
-
 @numba.njit(cache=True, nogil=True)
 def _input_tiles(x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
     n, c, h, w = x.shape
@@ -140,40 +127,40 @@ def _input_tiles(x, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, count, v):
             for beta in range(dw):
                 tw = _axis_tiles(wo, dw, beta)
                 first, stop = _inside(dw, beta, pad_w, w, 2 * tw + 2)
-                _fill(line, 0, 2 * width, 0)
+                fill(line, 0, 2 * width, 0)
                 for uu in range(2 * th + 2):         # the phase's padded rows, polyphase-split
                     i = alpha + dh * uu - pad_h
                     q0 = (2 * (uu % 2)) * phase + (uu // 2) * width
                     if 0 <= i < h:
                         row = source + i * w + beta - pad_w
                         for vv in range(first, stop):
-                            line[_u(vv)] = flat_x[_u(row + dw * vv)]
+                            line[u(vv)] = flat_x[u(row + dw * vv)]
                         for s in range(tw + 1):
-                            q[_u(q0 + s)] = line[_u(2 * s)]
-                            q[_u(q0 + phase + s)] = line[_u(2 * s + 1)]
+                            q[u(q0 + s)] = line[u(2 * s)]
+                            q[u(q0 + phase + s)] = line[u(2 * s + 1)]
                     else:
-                        _fill(q, q0, tw + 1, 0)
-                        _fill(q, q0 + phase, tw + 1, 0)
+                        fill(q, q0, tw + 1, 0)
+                        fill(q, q0 + phase, tw + 1, 0)
                 for t in range(th):
                     for b in range(2):   # Bᵀ down the columns: taps (0,t), (1,t), (0,t+1), (1,t+1)
                         top, bottom = b * phase + t * width, (2 + b) * phase + t * width
                         for s in range(tw + 1):
-                            d0, d1 = q[_u(top + s)], q[_u(bottom + s)]
-                            d2, d3 = q[_u(top + width + s)], q[_u(bottom + width + s)]
-                            rows[_u(b * width + s)] = d0 - d2
-                            rows[_u((2 + b) * width + s)] = d1 + d2
-                            rows[_u((4 + b) * width + s)] = d2 - d1
-                            rows[_u((6 + b) * width + s)] = d1 - d3
+                            d0, d1 = q[u(top + s)], q[u(bottom + s)]
+                            d2, d3 = q[u(top + width + s)], q[u(bottom + width + s)]
+                            rows[u(b * width + s)] = d0 - d2
+                            rows[u((2 + b) * width + s)] = d1 + d2
+                            rows[u((4 + b) * width + s)] = d2 - d1
+                            rows[u((6 + b) * width + s)] = d1 - d3
                     base = channel * count + (image * th_total + row_offset + t) * tw_total + col_offset
                     for k in range(4):   # Bᵀ along the rows: taps (0,s), (1,s), (0,s+1), (1,s+1)
                         out, r0, r1 = 4 * k * k_step + base, 2 * k * width, (2 * k + 1) * width
                         for s in range(tw):
-                            e0, e1 = rows[_u(r0 + s)], rows[_u(r1 + s)]
-                            e2, e3 = rows[_u(r0 + s + 1)], rows[_u(r1 + s + 1)]
-                            flat_v[_u(out + s)] = e0 - e2
-                            flat_v[_u(out + k_step + s)] = e1 + e2
-                            flat_v[_u(out + 2 * k_step + s)] = e2 - e1
-                            flat_v[_u(out + 3 * k_step + s)] = e1 - e3
+                            e0, e1 = rows[u(r0 + s)], rows[u(r1 + s)]
+                            e2, e3 = rows[u(r0 + s + 1)], rows[u(r1 + s + 1)]
+                            flat_v[u(out + s)] = e0 - e2
+                            flat_v[u(out + k_step + s)] = e1 + e2
+                            flat_v[u(out + 2 * k_step + s)] = e2 - e1
+                            flat_v[u(out + 3 * k_step + s)] = e1 - e3
                 col_offset += tw
             row_offset += th
 
@@ -192,7 +179,7 @@ def _input_tiles_adjoint(dv, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, c
     for plane in range(n * c):
         image, channel = plane // c, plane % c
         target = (image * c + channel) * h * w
-        _fill(flat_dx, target, h * w, 0)              # pixels that no tile reads
+        fill(flat_dx, target, h * w, 0)              # pixels that no tile reads
         row_offset = 0
         for alpha in range(dh):
             th = _axis_tiles(ho, dh, alpha)
@@ -200,42 +187,42 @@ def _input_tiles_adjoint(dv, pad_h, pad_w, ho, wo, dh, dw, th_total, tw_total, c
             for beta in range(dw):
                 tw = _axis_tiles(wo, dw, beta)
                 for ab in range(4):
-                    _fill(dq, ab * phase, width, 0)   # dq[:, :, 0, :]
+                    fill(dq, ab * phase, width, 0)   # dq[:, :, 0, :]
                 for t in range(th):
                     base = channel * count + (image * th_total + row_offset + t) * tw_total + col_offset
                     for k in range(4):
                         r0 = 4 * k * k_step + base
                         i0, i1 = 2 * k * width, (2 * k + 1) * width
                         for s in range(tw):
-                            d0, d1 = flat_dv[_u(r0 + s)], flat_dv[_u(r0 + k_step + s)]
-                            d2, d3 = flat_dv[_u(r0 + 2 * k_step + s)], flat_dv[_u(r0 + 3 * k_step + s)]
-                            into[_u(i0 + s)] = d0
-                            into[_u(i1 + s)] = d1 - d2 + d3
-                            spill[_u(i0 + s + 1)] = d1 + d2 - d0
-                            spill[_u(i1 + s + 1)] = -d3
-                        into[_u(i0 + tw)] = into[_u(i1 + tw)] = spill[_u(i0)] = spill[_u(i1)] = 0
+                            d0, d1 = flat_dv[u(r0 + s)], flat_dv[u(r0 + k_step + s)]
+                            d2, d3 = flat_dv[u(r0 + 2 * k_step + s)], flat_dv[u(r0 + 3 * k_step + s)]
+                            into[u(i0 + s)] = d0
+                            into[u(i1 + s)] = d1 - d2 + d3
+                            spill[u(i0 + s + 1)] = d1 + d2 - d0
+                            spill[u(i1 + s + 1)] = -d3
+                        into[u(i0 + tw)] = into[u(i1 + tw)] = spill[u(i0)] = spill[u(i1)] = 0
                     for b in range(2):   # B down the columns: tile row t adds into rows t, t + 1
                         q0, q1 = b * phase + t * width, (2 + b) * phase + t * width
                         for s in range(tw + 1):
-                            e0 = into[_u(b * width + s)] + spill[_u(b * width + s)]
-                            e1 = into[_u((2 + b) * width + s)] + spill[_u((2 + b) * width + s)]
-                            e2 = into[_u((4 + b) * width + s)] + spill[_u((4 + b) * width + s)]
-                            e3 = into[_u((6 + b) * width + s)] + spill[_u((6 + b) * width + s)]
-                            dq[_u(q0 + s)] += e0
-                            dq[_u(q1 + s)] += e1 - e2 + e3
-                            dq[_u(q0 + width + s)] = e1 + e2 - e0     # row t + 1 is fresh here
-                            dq[_u(q1 + width + s)] = -e3
+                            e0 = into[u(b * width + s)] + spill[u(b * width + s)]
+                            e1 = into[u((2 + b) * width + s)] + spill[u((2 + b) * width + s)]
+                            e2 = into[u((4 + b) * width + s)] + spill[u((4 + b) * width + s)]
+                            e3 = into[u((6 + b) * width + s)] + spill[u((6 + b) * width + s)]
+                            dq[u(q0 + s)] += e0
+                            dq[u(q1 + s)] += e1 - e2 + e3
+                            dq[u(q0 + width + s)] = e1 + e2 - e0     # row t + 1 is fresh here
+                            dq[u(q1 + width + s)] = -e3
                 first, stop = _inside(dw, beta, pad_w, w, 2 * tw + 2)
                 for uu in range(2 * th + 2 if th > 0 else 0):   # back onto the input
                     i = alpha + dh * uu - pad_h
                     if 0 <= i < h:
                         p0 = (2 * (uu % 2)) * phase + (uu // 2) * width
                         for s in range(tw + 1):
-                            line[_u(2 * s)] = dq[_u(p0 + s)]
-                            line[_u(2 * s + 1)] = dq[_u(p0 + phase + s)]
+                            line[u(2 * s)] = dq[u(p0 + s)]
+                            line[u(2 * s + 1)] = dq[u(p0 + phase + s)]
                         row = target + i * w + beta - pad_w
                         for vv in range(first, stop):
-                            flat_dx[_u(row + dw * vv)] = line[_u(vv)]
+                            flat_dx[u(row + dw * vv)] = line[u(vv)]
                 col_offset += tw
             row_offset += th
 
@@ -261,27 +248,27 @@ def _output_tiles(m, dh, dw, th_total, tw_total, count, bias, y):
                     base = o * count + (image * th_total + row_offset + t) * tw_total + col_offset
                     for s in range(tw):
                         i = base + s
-                        m0, m1, m2, m3 = (flat_m[_u(i)], flat_m[_u(k + i)], flat_m[_u(2 * k + i)],
-                                          flat_m[_u(3 * k + i)])
-                        m4, m5, m6, m7 = (flat_m[_u(4 * k + i)], flat_m[_u(5 * k + i)],
-                                          flat_m[_u(6 * k + i)], flat_m[_u(7 * k + i)])
-                        m8, m9, m10, m11 = (flat_m[_u(8 * k + i)], flat_m[_u(9 * k + i)],
-                                            flat_m[_u(10 * k + i)], flat_m[_u(11 * k + i)])
-                        m12, m13, m14, m15 = (flat_m[_u(12 * k + i)], flat_m[_u(13 * k + i)],
-                                              flat_m[_u(14 * k + i)], flat_m[_u(15 * k + i)])
+                        m0, m1, m2, m3 = (flat_m[u(i)], flat_m[u(k + i)], flat_m[u(2 * k + i)],
+                                          flat_m[u(3 * k + i)])
+                        m4, m5, m6, m7 = (flat_m[u(4 * k + i)], flat_m[u(5 * k + i)],
+                                          flat_m[u(6 * k + i)], flat_m[u(7 * k + i)])
+                        m8, m9, m10, m11 = (flat_m[u(8 * k + i)], flat_m[u(9 * k + i)],
+                                            flat_m[u(10 * k + i)], flat_m[u(11 * k + i)])
+                        m12, m13, m14, m15 = (flat_m[u(12 * k + i)], flat_m[u(13 * k + i)],
+                                              flat_m[u(14 * k + i)], flat_m[u(15 * k + i)])
                         r00, r01, r02, r03 = m0 + m4 + m8, m1 + m5 + m9, m2 + m6 + m10, m3 + m7 + m11
                         r10, r11 = m4 - m8 - m12, m5 - m9 - m13
                         r12, r13 = m6 - m10 - m14, m7 - m11 - m15
-                        lines[_u(2 * s)] = r00 + r01 + r02 + beta_o
-                        lines[_u(2 * s + 1)] = r01 - r02 - r03 + beta_o
-                        lines[_u(2 * tw_max + 2 * s)] = r10 + r11 + r12 + beta_o
-                        lines[_u(2 * tw_max + 2 * s + 1)] = r11 - r12 - r13 + beta_o
+                        lines[u(2 * s)] = r00 + r01 + r02 + beta_o
+                        lines[u(2 * s + 1)] = r01 - r02 - r03 + beta_o
+                        lines[u(2 * tw_max + 2 * s)] = r10 + r11 + r12 + beta_o
+                        lines[u(2 * tw_max + 2 * s + 1)] = r11 - r12 - r13 + beta_o
                     for a in range(2):
                         row = alpha + dh * (2 * t + a)
                         if row < ho:
                             start = target + row * wo + beta
                             for vv in range(outputs):
-                                flat_y[_u(start + dw * vv)] = lines[_u(2 * tw_max * a + vv)]
+                                flat_y[u(start + dw * vv)] = lines[u(2 * tw_max * a + vv)]
                 col_offset += tw
             row_offset += th
 
@@ -305,33 +292,33 @@ def _output_tiles_adjoint(dy, dh, dw, th_total, tw_total, count, dm):
                 for t in range(th):
                     for a in range(2):
                         row = alpha + dh * (2 * t + a)
-                        _fill(lines, 2 * tw_max * a, 2 * tw_max, 0)
+                        fill(lines, 2 * tw_max * a, 2 * tw_max, 0)
                         if row < ho:
                             start = source + row * wo + beta
                             for vv in range(outputs):
-                                lines[_u(2 * tw_max * a + vv)] = flat_dy[_u(start + dw * vv)]
+                                lines[u(2 * tw_max * a + vv)] = flat_dy[u(start + dw * vv)]
                     base = o * count + (image * th_total + row_offset + t) * tw_total + col_offset
                     for s in range(tw):
-                        g00, g01 = lines[_u(2 * s)], lines[_u(2 * s + 1)]
-                        g10, g11 = lines[_u(2 * tw_max + 2 * s)], lines[_u(2 * tw_max + 2 * s + 1)]
+                        g00, g01 = lines[u(2 * s)], lines[u(2 * s + 1)]
+                        g10, g11 = lines[u(2 * tw_max + 2 * s)], lines[u(2 * tw_max + 2 * s + 1)]
                         # e = dY Aᵀ row by row, then dM = A e.
                         e01, e02, e11, e12 = g00 + g01, g00 - g01, g10 + g11, g10 - g11
                         i = base + s
-                        flat_dm[_u(i)] = g00
-                        flat_dm[_u(k + i)] = e01
-                        flat_dm[_u(2 * k + i)] = e02
-                        flat_dm[_u(3 * k + i)] = -g01
-                        flat_dm[_u(4 * k + i)] = g00 + g10
-                        flat_dm[_u(5 * k + i)] = e01 + e11
-                        flat_dm[_u(6 * k + i)] = e02 + e12
-                        flat_dm[_u(7 * k + i)] = -g01 - g11
-                        flat_dm[_u(8 * k + i)] = g00 - g10
-                        flat_dm[_u(9 * k + i)] = e01 - e11
-                        flat_dm[_u(10 * k + i)] = e02 - e12
-                        flat_dm[_u(11 * k + i)] = g11 - g01
-                        flat_dm[_u(12 * k + i)] = -g10
-                        flat_dm[_u(13 * k + i)] = -e11
-                        flat_dm[_u(14 * k + i)] = -e12
-                        flat_dm[_u(15 * k + i)] = g11
+                        flat_dm[u(i)] = g00
+                        flat_dm[u(k + i)] = e01
+                        flat_dm[u(2 * k + i)] = e02
+                        flat_dm[u(3 * k + i)] = -g01
+                        flat_dm[u(4 * k + i)] = g00 + g10
+                        flat_dm[u(5 * k + i)] = e01 + e11
+                        flat_dm[u(6 * k + i)] = e02 + e12
+                        flat_dm[u(7 * k + i)] = -g01 - g11
+                        flat_dm[u(8 * k + i)] = g00 - g10
+                        flat_dm[u(9 * k + i)] = e01 - e11
+                        flat_dm[u(10 * k + i)] = e02 - e12
+                        flat_dm[u(11 * k + i)] = g11 - g01
+                        flat_dm[u(12 * k + i)] = -g10
+                        flat_dm[u(13 * k + i)] = -e11
+                        flat_dm[u(14 * k + i)] = -e12
+                        flat_dm[u(15 * k + i)] = g11
                 col_offset += tw
             row_offset += th
